@@ -1,0 +1,1 @@
+"""The ``labkit`` command line (thin wiring over the library)."""

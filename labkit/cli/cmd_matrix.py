@@ -1,0 +1,79 @@
+"""``labkit matrix``: who can reach whom, per probe or as full connectivity."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from labkit.cli.common import add_files, load, report_invalid
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "matrix",
+        help="reachability matrix of every ordered pair of pods",
+        description="Evaluate the policies in the manifests and print, for every ordered pair "
+        "of peers, the allowed ports (full connectivity) or, with --probe, one matrix per probe.",
+    )
+    add_files(p)
+    p.add_argument("--probe", action="append", default=[], metavar="PORT[/PROTO]",
+                   help="probe a destination port, e.g. 80/TCP or 53/UDP (repeatable)")
+    p.add_argument("--external", action="append", default=[], metavar="IP",
+                   help="add an address that is not a pod as peer ip:<IP> (repeatable)")
+    p.add_argument("-o", "--output", choices=("json", "table", "csv"), default="table")
+    p.add_argument("--evaluate-self", action="store_true",
+                   help="evaluate pod-to-itself traffic like any other pair (default: allowed)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from labkit.engine.evaluator import Engine
+    from labkit.engine.matrix import compute_matrix
+    from labkit.errors import EvaluationError, ValidationFailed
+    from labkit.probe.jobs import ProbeSpec
+    from labkit.probe.table import ConnectivityTable, TruthTable
+
+    try:
+        probes = [ProbeSpec.parse(text) for text in args.probe]
+    except ValueError as exc:
+        raise EvaluationError(f"--probe: {exc}") from None
+    try:
+        inventory = load(args)
+    except ValidationFailed as exc:
+        return report_invalid(exc, args.output)
+    engine = Engine(inventory, self_traffic="evaluate" if args.evaluate_self else "allow")
+    matrix = compute_matrix(engine, engine.endpoints(args.external))
+    out = sys.stdout
+    if args.output == "json":
+        out.write('{"peers": ')
+        import json
+
+        out.write(json.dumps(list(matrix.peers)))
+        out.write(', "probes": [')
+        for k, probe in enumerate(probes):
+            table = TruthTable.from_matrix(matrix, probe)
+            out.write(", " if k else "")
+            out.write(json.dumps(table.to_dict()))
+        out.write("]")
+        if not probes:
+            out.write(', "connectivity": [')
+            for k, row in enumerate(ConnectivityTable(matrix).to_json_rows()):
+                out.write(",\n" if k else "\n")
+                out.write(row)
+            out.write("\n]")
+        out.write("}\n")
+    elif args.output == "csv":
+        if probes:
+            for probe in probes:
+                out.write(f"# probe {probe}\n")
+                out.write(TruthTable.from_matrix(matrix, probe).to_csv())
+        else:
+            out.write(ConnectivityTable(matrix).to_csv())
+    else:
+        if probes:
+            out.write("\n\n".join(TruthTable.from_matrix(matrix, p).to_text() for p in probes))
+            out.write("\n")
+        else:
+            out.write(ConnectivityTable(matrix).to_text() + "\n")
+    return 0

@@ -1,0 +1,205 @@
+"""The one interface every lab cluster offers to notebooks, checks and the grader.
+
+Backends implement a handful of primitives (``_apply_objects``, ``_delete``, ``_set_labels``,
+``inventory``, ``runner``); everything users call is built here on top of them, so the
+simulated, kind and existing-cluster backends behave alike. ``apply`` validates the whole
+batch first and applies nothing when any object is invalid.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labkit.engine.evaluator import Engine
+from labkit.errors import LabkitError, ValidationFailed
+from labkit.model.inventory import Inventory, check_objects
+from labkit.model.loader import RawObject, load_paths, load_text
+from labkit.model.objects import Namespace, Pod
+from labkit.model.policy import NetworkPolicy
+from labkit.model.ports import Protocol
+from labkit.probe.jobs import Job, ProbeSpec, Result
+from labkit.probe.runner import Runner
+from labkit.probe.table import TruthTable
+
+log = logging.getLogger(__name__)
+
+LAB_LABEL = "labkit.dev/managed"
+"""Every object labkit creates carries ``labkit.dev/managed: "true"``; cleanup removes only
+those."""
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    applied: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        lines = [f"{t} applied" for t in self.applied] + [f"{t} unchanged" for t in self.unchanged]
+        return "\n".join(lines) or "nothing to apply"
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    backend: str
+    ready: bool
+    nodes: tuple[str, ...] = ()
+    cni: str = ""
+    topology: str = ""
+    canary: str = ""
+    details: tuple[tuple[str, str], ...] = field(default=())
+
+    def lines(self) -> list[str]:
+        out = [f"backend:  {self.backend}", f"ready:    {'yes' if self.ready else 'no'}"]
+        if self.nodes:
+            out.append(f"nodes:    {', '.join(self.nodes)}")
+        if self.cni:
+            out.append(f"cni:      {self.cni}")
+        if self.topology:
+            out.append(f"topology: {self.topology}")
+        if self.canary:
+            out.append(f"canary:   {self.canary}")
+        out += [f"{k + ':':<9} {v}" for k, v in self.details]
+        return out
+
+
+def read_manifests(source: str | Path | Sequence[str | Path] | Mapping[str, object] | Sequence[Mapping[str, object]]) -> list[RawObject]:
+    """Accept a path, several paths, YAML text, one object or a list of objects."""
+    if isinstance(source, Mapping):
+        return [RawObject(dict(source), "<object>")]  # type: ignore[arg-type]
+    if isinstance(source, Path):
+        return load_paths([source])
+    if isinstance(source, str):
+        if "\n" in source or source.lstrip().startswith(("apiVersion", "kind", "{", "---")):
+            return load_text(source, "<text>")
+        return load_paths([source])
+    items = list(source)
+    if items and all(isinstance(i, Mapping) for i in items):
+        return [RawObject(dict(i), "<object>") for i in items]  # type: ignore[arg-type]
+    return load_paths(items)  # type: ignore[arg-type]
+
+
+class LabCluster(ABC):
+    """Base of the three backends."""
+
+    name: str = "abstract"
+    kubernetes_version: str = "1.36"
+
+    # -- primitives ------------------------------------------------------------------------
+    @abstractmethod
+    def inventory(self) -> Inventory:
+        """The cluster's namespaces, pods, services and policies as they are now."""
+
+    @abstractmethod
+    def _apply_objects(self, objects: Sequence[RawObject]) -> ApplyReport:
+        """Apply an already validated batch."""
+
+    @abstractmethod
+    def _delete(self, kind: str, namespace: str, name: str) -> bool:
+        """Delete one object; ``False`` when it did not exist."""
+
+    @abstractmethod
+    def _set_labels(self, kind: str, namespace: str, name: str, changes: Mapping[str, str | None]) -> None:
+        """Set (value) or remove (``None``) labels on a Namespace or Pod."""
+
+    @abstractmethod
+    def runner(self) -> Runner:
+        """The probe runner of this backend."""
+
+    @abstractmethod
+    def status(self) -> ClusterStatus:
+        """Backend, nodes, CNI, topology and canary state."""
+
+    # -- operations ------------------------------------------------------------------------
+    def apply(self, source: str | Path | Sequence[str | Path] | Mapping[str, object] | Sequence[Mapping[str, object]]) -> ApplyReport:
+        """Validate every object, then apply them all; nothing is applied if one is invalid."""
+        objects = read_manifests(source)
+        check_objects(objects, self.kubernetes_version)
+        return self._apply_objects(objects)
+
+    def delete(self, kind: str, name: str, namespace: str = "default") -> bool:
+        return self._delete(kind, namespace, name)
+
+    def label(self, kind: str, name: str, labels: Mapping[str, str | None], namespace: str = "default") -> None:
+        """Set labels (``{"k": "v"}``) or remove them (``{"k": None}``) on a Namespace or Pod."""
+        if kind not in ("Namespace", "Pod"):
+            raise LabkitError(f"labkit labels Namespaces and Pods, not {kind}")
+        from labkit.model.validation import validate_labels
+
+        issues = validate_labels(
+            {k: v for k, v in labels.items() if v is not None}, "metadata.labels",
+            file="<label>", object=f"{kind} {name}",
+        )
+        if issues:
+            raise ValidationFailed(issues)
+        self._set_labels(kind, namespace, name, labels)
+
+    def namespaces(self) -> list[Namespace]:
+        return list(self.inventory().namespaces)
+
+    def pods(self, namespace: str | None = None) -> list[Pod]:
+        return [p for p in self.inventory().pods if namespace is None or p.namespace == namespace]
+
+    def policies(self, namespace: str | None = None) -> list[NetworkPolicy]:
+        return [p for p in self.inventory().policies if namespace is None or p.namespace == namespace]
+
+    def policy(self, name: str, namespace: str = "default") -> NetworkPolicy:
+        for pol in self.inventory().policies:
+            if pol.namespace == namespace and pol.name == name:
+                return pol
+        raise LabkitError(
+            f"NetworkPolicy {namespace}/{name} does not exist; policies in {namespace}: "
+            + (", ".join(p.name for p in self.policies(namespace)) or "none")
+        )
+
+    def selected_pods(self, name: str, namespace: str = "default") -> list[Pod]:
+        """The pods a policy's ``podSelector`` selects now."""
+        pol = self.policy(name, namespace)
+        return [p for p in self.pods(namespace) if pol.pod_selector.matches(p.label_map)]
+
+    def describe_policy(self, name: str, namespace: str = "default") -> str:
+        """The policy in ``kubectl describe networkpolicy`` form."""
+        from labkit.engine.describe import describe_policy
+
+        return describe_policy(self.policy(name, namespace))
+
+    def engine(self) -> Engine:
+        return Engine(self.inventory())
+
+    def peers(self, namespaces: Iterable[str] | None = None) -> list[str]:
+        wanted = set(namespaces) if namespaces else None
+        return [p.key for p in self.inventory().pods if wanted is None or p.namespace in wanted]
+
+    def probe(self, src: str, dst: str, port: int = 80, protocol: Protocol | str = Protocol.TCP) -> Result:
+        job = Job(src, dst, ProbeSpec(port, Protocol(protocol)))
+        return self.runner().run([job])[0]
+
+    def probe_matrix(
+        self,
+        probes: Sequence[ProbeSpec] = (ProbeSpec(80),),
+        namespaces: Iterable[str] | None = None,
+        peers: Sequence[str] | None = None,
+    ) -> list[TruthTable]:
+        """Probe every ordered pair of ``peers`` (default: every pod) on each probe."""
+        chosen = list(peers) if peers else self.peers(namespaces)
+        jobs = [Job(s, d, probe) for probe in probes for s in chosen for d in chosen]
+        results = self.runner().run(jobs)
+        return [TruthTable.from_results(chosen, probe, results) for probe in probes]
+
+    def predicted_matrix(
+        self,
+        probes: Sequence[ProbeSpec] = (ProbeSpec(80),),
+        namespaces: Iterable[str] | None = None,
+        peers: Sequence[str] | None = None,
+    ) -> list[TruthTable]:
+        """What the engine predicts for the same jobs as :meth:`probe_matrix`."""
+        from labkit.probe.runner import EngineRunner
+
+        chosen = list(peers) if peers else self.peers(namespaces)
+        jobs = [Job(s, d, probe) for probe in probes for s in chosen for d in chosen]
+        results = EngineRunner(self.engine()).run(jobs)
+        return [TruthTable.from_results(chosen, probe, results) for probe in probes]

@@ -1,0 +1,135 @@
+"""Answering "is this traffic allowed?" for one pair of endpoints.
+
+Kubernetes semantics (conformance README, rules 1, 2, 9):
+
+* Isolation is per direction. A pod is ingress-isolated when some policy of its namespace
+  selects it and lists ``Ingress`` in its (defaulted) ``policyTypes``; egress likewise.
+* Traffic is allowed when the source's egress side allows it and the destination's ingress
+  side allows it. A side that is not isolated allows everything; an isolated side allows the
+  union of what the rules of all policies selecting it allow (policies only add).
+* An address that is not a pod has no side of its own: as a destination only the source's
+  egress applies, as a source only the destination's ingress.
+* Traffic from a pod to itself is allowed by default (the sources never assert it and real
+  CNIs let it through); ``self_traffic="evaluate"`` treats it like any other pair.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Literal
+
+from labkit.engine.compiled import CompiledPolicy, CompiledRule, compile_policy, rule_ports
+from labkit.engine.endpoints import Endpoint, External, resolve_endpoint
+from labkit.engine.portset import ALL, NOTHING, PortSet
+from labkit.errors import EvaluationError
+from labkit.model.inventory import Inventory
+from labkit.model.objects import Pod
+from labkit.model.policy import Direction
+from labkit.model.ports import MAX_PORT, MIN_PORT, Protocol
+
+SelfTraffic = Literal["allow", "evaluate"]
+
+
+class Engine:
+    """A compiled view of an :class:`Inventory` that answers reachability questions."""
+
+    def __init__(self, inventory: Inventory, *, self_traffic: SelfTraffic = "allow") -> None:
+        if self_traffic not in ("allow", "evaluate"):
+            raise EvaluationError(f"self_traffic must be 'allow' or 'evaluate', not {self_traffic!r}")
+        self.inventory = inventory
+        self.self_traffic: SelfTraffic = self_traffic
+        self.policies: tuple[CompiledPolicy, ...] = tuple(
+            compile_policy(p) for p in inventory.policies
+        )
+        by_ns: dict[str, list[CompiledPolicy]] = defaultdict(list)
+        for cp in self.policies:
+            by_ns[cp.policy.namespace].append(cp)
+        self._by_namespace = dict(by_ns)
+        self.namespace_labels: dict[str, dict[str, str]] = {
+            ns.name: ns.label_map for ns in inventory.namespaces
+        }
+
+    # -- selection -------------------------------------------------------------------------
+    def selecting(self, pod: Pod, direction: Direction | None = None) -> list[CompiledPolicy]:
+        """Policies whose ``podSelector`` selects ``pod`` (and that isolate ``direction``)."""
+        return [
+            cp
+            for cp in self._by_namespace.get(pod.namespace, ())
+            if cp.selects(pod) and (direction is None or direction in cp.policy.policy_types)
+        ]
+
+    def is_isolated(self, pod: Pod, direction: Direction) -> bool:
+        return bool(self.selecting(pod, direction))
+
+    def endpoint(self, text: str) -> Endpoint:
+        return resolve_endpoint(self.inventory, text)
+
+    # -- evaluation ------------------------------------------------------------------------
+    def matching_rules(
+        self, src: Endpoint, dst: Endpoint, direction: Direction
+    ) -> tuple[bool, list[CompiledRule]]:
+        """``(isolated, rules whose peers match)`` for one side of the traffic."""
+        owner = dst if direction is Direction.INGRESS else src
+        other = src if direction is Direction.INGRESS else dst
+        if isinstance(owner, External):
+            return False, []
+        policies = self.selecting(owner, direction)
+        if not policies:
+            return False, []
+        rules = [
+            rule
+            for cp in policies
+            for rule in cp.rules(direction)
+            if rule.peer_matches(other, self.namespace_labels)
+        ]
+        return True, rules
+
+    def side(self, src: Endpoint, dst: Endpoint, direction: Direction) -> PortSet:
+        isolated, rules = self.matching_rules(src, dst, direction)
+        if not isolated:
+            return ALL
+        result = NOTHING
+        for rule in rules:
+            result = result | rule_ports(rule.rule, dst)
+            if result.is_all:
+                break
+        return result
+
+    def connectivity(self, src: Endpoint, dst: Endpoint) -> PortSet | None:
+        """Every port and protocol allowed from ``src`` to ``dst``; ``None`` between two
+        addresses that are not pods (no policy can speak about that traffic)."""
+        if isinstance(src, External) and isinstance(dst, External):
+            return None
+        if src == dst and self.self_traffic == "allow":
+            return ALL
+        ingress = self.side(src, dst, Direction.INGRESS)
+        if ingress.is_empty:
+            return ingress
+        return ingress & self.side(src, dst, Direction.EGRESS)
+
+    def allowed(self, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol) -> bool | None:
+        check_port(port)
+        conn = self.connectivity(src, dst)
+        return None if conn is None else conn.contains(port, protocol)
+
+    def allowed_by_name(self, src: str, dst: str, port: int, protocol: Protocol | str) -> bool | None:
+        return self.allowed(self.endpoint(src), self.endpoint(dst), port, Protocol(protocol))
+
+    def endpoints(self, externals: Iterable[str] = ()) -> list[Endpoint]:
+        found: list[Endpoint] = list(self.inventory.pods)
+        for text in externals:
+            ep = self.endpoint(text if text.startswith("ip:") else f"ip:{text}")
+            if isinstance(ep, Pod):
+                raise EvaluationError(
+                    f"--external {text} is the address of pod {ep.key}; external peers must not "
+                    "be pod addresses"
+                )
+            if ep not in found:
+                found.append(ep)
+        return found
+
+
+def check_port(port: int) -> None:
+    if not isinstance(port, int) or not MIN_PORT <= port <= MAX_PORT:
+        raise EvaluationError(f"port {port!r} is out of range: use a number from 1 to 65535")

@@ -1,0 +1,247 @@
+"""The inventory: every namespace, pod, service and policy of a set of manifests.
+
+Rules applied while building, as a real cluster would:
+
+* Namespaces referenced by an object but never declared exist implicitly, with the automatic
+  ``kubernetes.io/metadata.name`` label.
+* An object declared twice (same kind, namespace and name) is replaced by the later one, as
+  ``kubectl apply`` would (conformance rule 9 for policies); a warning says so.
+* Pods without ``status.podIP`` get a deterministic address from the :class:`IPPlan`.
+* Unknown kinds are skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from labkit.errors import ManifestError, UnknownPeer, ValidationFailed
+from labkit.model.ipam import IPPlan
+from labkit.model.labels import LabelSelector
+from labkit.model.loader import RawObject, load_paths, load_text
+from labkit.model.objects import (
+    IPAddress,
+    Namespace,
+    Pod,
+    Service,
+    ServicePort,
+    namespace_labels,
+)
+from labkit.model.parse_policy import _Ctx, parse_selector
+from labkit.model.parse_policy import parse_network_policy
+from labkit.model.policy import NetworkPolicy, parse_address
+from labkit.model.ports import Protocol
+from labkit.model.workloads import WORKLOAD_KINDS, PodDraft, pods_from
+
+log = logging.getLogger(__name__)
+
+KNOWN_KINDS = frozenset({"Namespace", "Pod", "Service", "NetworkPolicy"}) | WORKLOAD_KINDS
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Everything the engine evaluates, immutable and sorted."""
+
+    namespaces: tuple[Namespace, ...] = ()
+    pods: tuple[Pod, ...] = ()
+    services: tuple[Service, ...] = ()
+    policies: tuple[NetworkPolicy, ...] = ()
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @cached_property
+    def namespace_map(self) -> dict[str, Namespace]:
+        return {ns.name: ns for ns in self.namespaces}
+
+    @cached_property
+    def pod_map(self) -> dict[str, Pod]:
+        return {pod.key: pod for pod in self.pods}
+
+    def namespace(self, name: str) -> Namespace:
+        try:
+            return self.namespace_map[name]
+        except KeyError:
+            raise UnknownPeer(
+                f"namespace {name!r} does not exist; namespaces: "
+                + ", ".join(sorted(self.namespace_map))
+            ) from None
+
+    def pod(self, key: str) -> Pod:
+        """Find ``namespace/pod``; a workload name finds its first pod."""
+        if key in self.pod_map:
+            return self.pod_map[key]
+        if "/" not in key:
+            matches = [p for p in self.pods if p.name == key]
+            if len(matches) == 1:
+                return matches[0]
+        else:
+            ns, _, name = key.partition("/")
+            for pod in self.pods:
+                if pod.namespace == ns and pod.workload.endswith(f"/{name}"):
+                    return pod
+        known = ", ".join(p.key for p in self.pods[:20])
+        raise UnknownPeer(
+            f"pod {key!r} does not exist (write NAMESPACE/POD); pods: {known}"
+            + (" ..." if len(self.pods) > 20 else "")
+        )
+
+    def service(self, key: str) -> Service | None:
+        for svc in self.services:
+            if svc.key == key:
+                return svc
+        return None
+
+    def policies_in(self, namespace: str) -> tuple[NetworkPolicy, ...]:
+        return tuple(p for p in self.policies if p.namespace == namespace)
+
+
+def _service(raw: RawObject) -> Service:
+    ctx = _Ctx(raw)
+    spec = raw.data.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    selector_raw = spec.get("selector")
+    selector = None
+    if isinstance(selector_raw, dict) and selector_raw:
+        selector = parse_selector(ctx, {"matchLabels": selector_raw}, "spec.selector")
+    ports: list[ServicePort] = []
+    raw_ports = spec.get("ports") or []
+    if not isinstance(raw_ports, list):
+        raise ctx.fail("spec.ports", "must be a list")
+    for i, item in enumerate(raw_ports):
+        if not isinstance(item, dict):
+            raise ctx.fail(f"spec.ports[{i}]", "must be a mapping")
+        port = item.get("port")
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+            raise ctx.fail(f"spec.ports[{i}].port", f"invalid value {port!r}",
+                           "use a number from 1 to 65535")
+        target = item.get("targetPort", port)
+        if not isinstance(target, (int, str)) or isinstance(target, bool):
+            raise ctx.fail(f"spec.ports[{i}].targetPort", f"invalid value {target!r}")
+        try:
+            proto = Protocol(item.get("protocol") or "TCP")
+        except ValueError:
+            raise ctx.fail(f"spec.ports[{i}].protocol", "unsupported protocol",
+                           "use TCP, UDP or SCTP") from None
+        ports.append(ServicePort(port, target, proto, str(item.get("name") or "")))
+    return Service(raw.namespace, raw.name, selector, tuple(ports))
+
+
+def build_inventory(
+    objects: Sequence[RawObject],
+    *,
+    ip_plan: IPPlan | None = None,
+    extra_namespaces: Iterable[str] = (),
+) -> Inventory:
+    """Build an :class:`Inventory` from raw objects (validate them first)."""
+    plan = ip_plan or IPPlan()
+    warnings: list[str] = []
+    namespaces: dict[str, dict[str, str]] = {}
+    drafts: dict[tuple[str, str], PodDraft] = {}
+    services: dict[tuple[str, str], Service] = {}
+    policies: dict[tuple[str, str], NetworkPolicy] = {}
+    referenced: set[str] = set(extra_namespaces)
+
+    def note(message: str) -> None:
+        warnings.append(message)
+        log.warning("%s", message)
+
+    for raw in objects:
+        kind = raw.kind
+        if kind not in KNOWN_KINDS:
+            note(f"{raw.location}: skipped {raw.title}: labkit does not model kind {kind or '(none)'!r}")
+            continue
+        if kind == "Namespace":
+            if raw.name in namespaces:
+                note(f"{raw.location}: {raw.title} is declared again; the later one wins")
+            labels = raw.metadata.get("labels")
+            if labels is not None and not isinstance(labels, dict):
+                raise ManifestError("must be a mapping", file=raw.location, object=raw.title,
+                                    field="metadata.labels")
+            namespaces[raw.name] = {str(k): "" if v is None else str(v)
+                                    for k, v in (labels or {}).items()}
+            continue
+        referenced.add(raw.namespace)
+        key = (raw.namespace, raw.name)
+        if kind == "NetworkPolicy":
+            if key in policies:
+                note(f"{raw.location}: {raw.title} replaces the earlier policy of that name")
+            policies[key] = parse_network_policy(raw)
+        elif kind == "Service":
+            services[key] = _service(raw)
+        else:
+            for draft in pods_from(raw):
+                dkey = (draft.namespace, draft.name)
+                if dkey in drafts:
+                    note(f"{raw.location}: pod {draft.namespace}/{draft.name} is declared again; "
+                         "the later one wins")
+                drafts[dkey] = draft
+
+    ns_objects = [Namespace(name, namespace_labels(name, labels)) for name, labels in namespaces.items()]
+    ns_objects += [
+        Namespace(name, namespace_labels(name, None), implicit=True)
+        for name in referenced - namespaces.keys()
+    ]
+    pods = _place_pods(list(drafts.values()), plan)
+    return Inventory(
+        namespaces=tuple(sorted(ns_objects, key=lambda n: n.name)),
+        pods=tuple(sorted(pods, key=lambda p: (p.namespace, p.name))),
+        services=tuple(sorted(services.values(), key=lambda s: (s.namespace, s.name))),
+        policies=tuple(sorted(policies.values(), key=lambda p: (p.namespace, p.name))),
+        warnings=tuple(warnings),
+    )
+
+
+def _place_pods(drafts: list[PodDraft], plan: IPPlan) -> list[Pod]:
+    fixed: dict[tuple[str, str], IPAddress] = {}
+    seen: dict[IPAddress, str] = {}
+    for d in drafts:
+        if d.ip:
+            address = parse_address(d.ip)
+            if address in seen:
+                log.warning("pods %s and %s/%s share address %s", seen[address], d.namespace,
+                            d.name, address)
+            seen[address] = f"{d.namespace}/{d.name}"
+            fixed[(d.namespace, d.name)] = address
+    allocated = plan.allocate(((d.namespace, d.name) for d in drafts if not d.ip), fixed.values())
+    return [
+        Pod(d.namespace, d.name, d.labels, fixed.get((d.namespace, d.name))
+            or allocated[(d.namespace, d.name)], d.ports, d.workload)
+        for d in drafts
+    ]
+
+
+def check_objects(objects: Sequence[RawObject], kubernetes_version: str | None = None) -> None:
+    """Validate like the API server; raises :class:`ValidationFailed` listing every error."""
+    from labkit.model.validation import validate_objects
+
+    errors, warnings = validate_objects(objects, kubernetes_version=kubernetes_version)
+    if errors:
+        raise ValidationFailed(errors, warnings)
+
+
+def load_inventory(
+    paths: Iterable[str | Path],
+    *,
+    ip_plan: IPPlan | None = None,
+    kubernetes_version: str | None = None,
+    validate: bool = True,
+) -> Inventory:
+    """Read, validate and build: the one call notebooks and the CLI use."""
+    objects = load_paths(paths)
+    if validate:
+        check_objects(objects, kubernetes_version)
+    return build_inventory(objects, ip_plan=ip_plan)
+
+
+def inventory_from_text(text: str, **kwargs: Any) -> Inventory:
+    objects = load_text(text)
+    if kwargs.pop("validate", True):
+        check_objects(objects, kwargs.pop("kubernetes_version", None))
+    return build_inventory(objects, **kwargs)
+
+
+def selector_text(selector: LabelSelector | None) -> str:
+    return "<none>" if selector is None else str(selector)

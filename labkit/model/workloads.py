@@ -1,0 +1,137 @@
+"""Pods, and the workloads that create them, from manifests.
+
+A Deployment, ReplicaSet, StatefulSet, DaemonSet or Job becomes ``replicas`` pods that carry
+its pod template's labels and container ports (``parallelism`` for a Job, one pod for a
+DaemonSet because offline there are no nodes to count). Generated pods are named
+``<workload>-<index>``, a stable stand-in for the random suffix a cluster would add.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from labkit.errors import ManifestError
+from labkit.model.loader import RawObject
+from labkit.model.objects import frozen_labels
+from labkit.model.policy import parse_address
+from labkit.model.ports import ContainerPort, Protocol
+
+WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"})
+CALICO_IP_ANNOTATION = "cni.projectcalico.org/ipAddrs"
+
+
+@dataclass(frozen=True)
+class PodDraft:
+    """A pod before address allocation."""
+
+    namespace: str
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    ports: tuple[ContainerPort, ...]
+    ip: str | None
+    workload: str
+    source: str
+
+
+def _fail(raw: RawObject, field: str, message: str, hint: str = "") -> ManifestError:
+    return ManifestError(message, file=raw.location, object=raw.title, field=field, hint=hint)
+
+
+def _dict(raw: RawObject, value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail(raw, field, f"must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _list(raw: RawObject, value: Any, field: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _fail(raw, field, f"must be a list, got {type(value).__name__}")
+    return value
+
+
+def _labels(raw: RawObject, value: Any, field: str) -> tuple[tuple[str, str], ...]:
+    data = _dict(raw, value, field)
+    return frozen_labels({str(k): "" if v is None else str(v) for k, v in data.items()})
+
+
+def container_ports(raw: RawObject, spec: dict[str, Any], field: str) -> tuple[ContainerPort, ...]:
+    ports: list[ContainerPort] = []
+    for ci, container in enumerate(_list(raw, spec.get("containers"), f"{field}.containers")):
+        cpath = f"{field}.containers[{ci}]"
+        container = _dict(raw, container, cpath)
+        for pi, port in enumerate(_list(raw, container.get("ports"), f"{cpath}.ports")):
+            ppath = f"{cpath}.ports[{pi}]"
+            port = _dict(raw, port, ppath)
+            number = port.get("containerPort")
+            if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 65535:
+                raise _fail(raw, f"{ppath}.containerPort", f"invalid value {number!r}",
+                            "containerPort must be a number from 1 to 65535")
+            proto = port.get("protocol") or "TCP"
+            try:
+                protocol = Protocol(proto)
+            except ValueError:
+                raise _fail(raw, f"{ppath}.protocol", f"unsupported value {proto!r}",
+                            "use TCP, UDP or SCTP") from None
+            ports.append(ContainerPort(number, protocol, str(port.get("name") or "")))
+    return tuple(ports)
+
+
+def _pod_ip(raw: RawObject, data: dict[str, Any], metadata: dict[str, Any]) -> str | None:
+    status = _dict(raw, data.get("status"), "status")
+    ip = status.get("podIP")
+    annotations = _dict(raw, metadata.get("annotations"), "metadata.annotations")
+    pinned = annotations.get(CALICO_IP_ANNOTATION)
+    if not ip and isinstance(pinned, str):
+        # '["192.168.1.10"]': Calico's fixed-address annotation, honoured offline too
+        inner = pinned.strip().strip("[]").split(",")[0].strip().strip("'\"")
+        ip = inner or None
+    if ip is None:
+        return None
+    try:
+        parse_address(str(ip))
+    except ValueError as exc:
+        raise _fail(raw, "status.podIP", str(exc)) from None
+    return str(ip)
+
+
+def pods_from(raw: RawObject) -> list[PodDraft]:
+    """The pods a Pod or workload manifest stands for."""
+    if raw.kind == "Pod":
+        spec = _dict(raw, raw.data.get("spec"), "spec")
+        return [
+            PodDraft(
+                raw.namespace, raw.name or "pod",
+                _labels(raw, raw.metadata.get("labels"), "metadata.labels"),
+                container_ports(raw, spec, "spec"),
+                _pod_ip(raw, raw.data, raw.metadata), "", raw.location,
+            )
+        ]
+    spec = _dict(raw, raw.data.get("spec"), "spec")
+    template = _dict(raw, spec.get("template"), "spec.template")
+    tmeta = _dict(raw, template.get("metadata"), "spec.template.metadata")
+    tspec = _dict(raw, template.get("spec"), "spec.template.spec")
+    if raw.kind == "Job":
+        count = spec.get("parallelism", 1)
+        field = "spec.parallelism"
+    elif raw.kind == "DaemonSet":
+        count, field = 1, "spec"
+    else:
+        count = spec.get("replicas", 1)
+        field = "spec.replicas"
+    if count is None:
+        count = 1
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise _fail(raw, field, f"invalid value {count!r}", "use a whole number, 0 or more")
+    labels = _labels(raw, tmeta.get("labels"), "spec.template.metadata.labels")
+    ports = container_ports(raw, tspec, "spec.template.spec")
+    name = raw.name or "workload"
+    return [
+        PodDraft(raw.namespace, f"{name}-{i}", labels, ports, None, f"{raw.kind}/{name}",
+                 raw.location)
+        for i in range(count)
+    ]

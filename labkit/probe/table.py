@@ -1,0 +1,174 @@
+"""Truth tables: one per probe (a boolean or outcome per ordered pair), and the full
+connectivity table (allowed ports per pair). Rendering to text, CSV, JSON and pandas lives
+here, apart from evaluation.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from labkit.engine.matrix import ConnectivityMatrix
+from labkit.probe.jobs import Job, Outcome, ProbeSpec, Result
+
+if TYPE_CHECKING:  # pandas is imported lazily: `labkit matrix` must start fast
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class TruthTable:
+    """Outcomes for every ordered pair of ``peers`` on one probe (rows are sources)."""
+
+    probe: ProbeSpec
+    peers: tuple[str, ...]
+    cells: tuple[tuple[Outcome, ...], ...]
+    details: tuple[tuple[str, ...], ...] = ()
+
+    @staticmethod
+    def from_matrix(matrix: ConnectivityMatrix, probe: ProbeSpec) -> TruthTable:
+        grid = matrix.allowed(probe.port, probe.protocol)
+        cells = tuple(
+            tuple(Outcome.NOT_APPLICABLE if v is None else Outcome.ALLOWED if v else Outcome.BLOCKED
+                  for v in row)
+            for row in grid
+        )
+        return TruthTable(probe, matrix.peers, cells)
+
+    @staticmethod
+    def from_results(peers: Sequence[str], probe: ProbeSpec, results: Iterable[Result]) -> TruthTable:
+        index = {p: i for i, p in enumerate(peers)}
+        n = len(peers)
+        grid = [[Outcome.NOT_APPLICABLE] * n for _ in range(n)]
+        notes = [[""] * n for _ in range(n)]
+        for res in results:
+            if res.job.probe != probe:
+                continue
+            i, j = index[res.job.src], index[res.job.dst]
+            grid[i][j] = res.outcome
+            notes[i][j] = res.detail
+        return TruthTable(probe, tuple(peers), tuple(map(tuple, grid)), tuple(map(tuple, notes)))
+
+    def jobs(self) -> list[Job]:
+        return [Job(s, d, self.probe) for s in self.peers for d in self.peers]
+
+    def outcome(self, src: str, dst: str) -> Outcome:
+        return self.cells[self.peers.index(src)][self.peers.index(dst)]
+
+    def allowed(self) -> list[list[bool | None]]:
+        return [
+            [None if c in (Outcome.NOT_APPLICABLE, Outcome.FAILED) else c is Outcome.ALLOWED
+             for c in row]
+            for row in self.cells
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"port": self.probe.port, "protocol": self.probe.protocol.value,
+                "allowed": self.allowed()}
+
+    def to_text(self) -> str:
+        """An ASCII grid: ``.`` allowed, ``X`` blocked, ``?`` probe failed, ``-`` n/a."""
+        width = max((len(p) for p in self.peers), default=4)
+        head = " " * width + " | " + " ".join(f"{i:>2}" for i in range(len(self.peers)))
+        lines = [f"probe {self.probe}  (rows: from, columns: to; . allowed, X blocked, ? probe failed)", head,
+                 "-" * len(head)]
+        for i, peer in enumerate(self.peers):
+            lines.append(f"{peer:<{width}} | " + " ".join(f"{c.symbol:>2}" for c in self.cells[i]))
+        lines.append("columns: " + ", ".join(f"{i}={p}" for i, p in enumerate(self.peers)))
+        return "\n".join(lines)
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["from\\to", *self.peers])
+        for peer, row in zip(self.peers, self.cells, strict=True):
+            writer.writerow([peer, *(c.value for c in row)])
+        return buf.getvalue()
+
+    def to_dataframe(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(
+            [[c.value for c in row] for row in self.cells],
+            index=pd.Index(self.peers, name="from"),
+            columns=pd.Index(self.peers, name="to"),
+        )
+
+    def disagreements(self, other: TruthTable) -> list[tuple[str, str, Outcome, Outcome]]:
+        """Cells where two tables over the same peers differ: ``(src, dst, mine, theirs)``."""
+        out = []
+        for i, src in enumerate(self.peers):
+            for j, dst in enumerate(self.peers):
+                a, b = self.cells[i][j], other.outcome(src, dst)
+                if a != b:
+                    out.append((src, dst, a, b))
+        return out
+
+    def _repr_html_(self) -> str:
+        colours = {Outcome.ALLOWED: "#2e7d32", Outcome.BLOCKED: "#c62828",
+                   Outcome.FAILED: "#f9a825", Outcome.NOT_APPLICABLE: "#9e9e9e"}
+        head = "".join(f"<th>{p}</th>" for p in self.peers)
+        rows = "".join(
+            f"<tr><th>{peer}</th>" + "".join(
+                f'<td style="background:{colours[c]};color:white;text-align:center">{c.symbol}</td>'
+                for c in row) + "</tr>"
+            for peer, row in zip(self.peers, self.cells, strict=True)
+        )
+        return (f"<table><caption>probe {self.probe} (rows: from)</caption>"
+                f"<tr><th>from \\ to</th>{head}</tr>{rows}</table>")
+
+
+@dataclass(frozen=True)
+class ConnectivityTable:
+    """Allowed ports and protocols for every ordered pair (``All``, ``TCP 80``, ``""``)."""
+
+    matrix: ConnectivityMatrix
+
+    @property
+    def peers(self) -> tuple[str, ...]:
+        return self.matrix.peers
+
+    def rows(self) -> Iterable[list[str]]:
+        return self.matrix.text_rows()
+
+    def to_json_rows(self) -> Iterable[str]:
+        """Each row as a JSON array, serialised once per class of identical rows."""
+        cache: dict[int, str] = {}
+        for key, row in self.matrix.keyed_text_rows():
+            if key is None:
+                yield json.dumps(row)
+                continue
+            text = cache.get(key)
+            if text is None:
+                text = cache[key] = json.dumps(row)
+            yield text
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["from\\to", *self.peers])
+        for peer, row in zip(self.peers, self.rows(), strict=True):
+            writer.writerow([peer, *row])
+        return buf.getvalue()
+
+    def to_text(self) -> str:
+        lines = []
+        for peer, row in zip(self.peers, self.rows(), strict=True):
+            for dst, cell in zip(self.peers, row, strict=True):
+                if peer != dst and cell:
+                    lines.append(f"{peer} => {dst} : {cell}")
+        denied = sum(
+            1 for peer, row in zip(self.peers, self.rows(), strict=True)
+            for dst, cell in zip(self.peers, row, strict=True) if peer != dst and not cell
+        )
+        lines.append(f"({denied} ordered pairs have no allowed connection)")
+        return "\n".join(lines)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(list(self.rows()), index=pd.Index(self.peers, name="from"),
+                            columns=pd.Index(self.peers, name="to"))
