@@ -1,0 +1,41 @@
+"""Shared test options: golden files and the live marker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens", action="store_true", default=False,
+        help="rewrite golden files under tests/golden/ from the current output",
+    )
+
+
+def live_skip_reason() -> str | None:
+    """Why live tests cannot run here, or None when they can."""
+    if os.environ.get("LABKIT_LIVE") != "1":
+        return ("live test: needs a real cluster; set LABKIT_LIVE=1 on a machine with a Docker "
+                "engine, kind and kubectl (this machine has no Docker engine)")
+    missing = [tool for tool in ("docker", "kind", "kubectl") if shutil.which(tool) is None]
+    if missing:
+        return f"live test: LABKIT_LIVE=1 but {', '.join(missing)} not on PATH"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reason = live_skip_reason()
+    if reason is None:
+        return
+    skip = pytest.mark.skip(reason=reason)
+    for item in items:
+        if "live" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
