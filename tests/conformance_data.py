@@ -47,19 +47,33 @@ def case_manifests(case: dict[str, Any]) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = []
     for ns in case["namespaces"]:
         objects.append(
-            {"apiVersion": "v1", "kind": "Namespace",
-             "metadata": {"name": ns["name"], "labels": dict(ns.get("labels") or {})}}
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": ns["name"], "labels": dict(ns.get("labels") or {})},
+            }
         )
     for pod in case["pods"]:
         ports = [
-            {k: v for k, v in (("name", p.get("name")), ("containerPort", p["port"]),
-                               ("protocol", p.get("protocol"))) if v}
+            {
+                k: v
+                for k, v in (
+                    ("name", p.get("name")),
+                    ("containerPort", p["port"]),
+                    ("protocol", p.get("protocol")),
+                )
+                if v
+            }
             for p in pod.get("ports") or []
         ]
         obj: dict[str, Any] = {
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": pod["name"], "namespace": pod["namespace"],
-                         "labels": dict(pod.get("labels") or {})},
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": pod["name"],
+                "namespace": pod["namespace"],
+                "labels": dict(pod.get("labels") or {}),
+            },
             "spec": {"containers": [{"name": "c", "image": "agnhost", "ports": ports}]},
         }
         if pod.get("ip"):

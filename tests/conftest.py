@@ -10,7 +10,9 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--update-goldens", action="store_true", default=False,
+        "--update-goldens",
+        action="store_true",
+        default=False,
         help="rewrite golden files under tests/golden/ from the current output",
     )
 
@@ -18,8 +20,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def live_skip_reason() -> str | None:
     """Why live tests cannot run here, or None when they can."""
     if os.environ.get("LABKIT_LIVE") != "1":
-        return ("live test: needs a real cluster; set LABKIT_LIVE=1 on a machine with a Docker "
-                "engine, kind and kubectl (this machine has no Docker engine)")
+        return (
+            "live test: needs a real cluster; set LABKIT_LIVE=1 on a machine with a Docker "
+            "engine, kind and kubectl (this machine has no Docker engine)"
+        )
     missing = [tool for tool in ("docker", "kind", "kubectl") if shutil.which(tool) is None]
     if missing:
         return f"live test: LABKIT_LIVE=1 but {', '.join(missing)} not on PATH"

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from conformance_data import case_manifests, external_peers, netpol_cases, require_shared
+
 from labkit.engine.evaluator import Engine
 from labkit.engine.matrix import compute_matrix
 from labkit.model.inventory import build_inventory
@@ -44,8 +44,10 @@ def test_case(case: dict[str, Any]) -> None:
             full = matrix.get(src, dst)
             in_matrix = None if full is None else full.contains(port, Protocol(proto))
             if single is not want or in_matrix is not want:
-                wrong.append(f"{src} -> {dst} {port}/{proto}: expected {want}, "
-                             f"evaluator {single}, matrix {in_matrix}")
+                wrong.append(
+                    f"{src} -> {dst} {port}/{proto}: expected {want}, "
+                    f"evaluator {single}, matrix {in_matrix}"
+                )
     assert checked > 0
     assert not wrong, "\n".join(wrong)
 

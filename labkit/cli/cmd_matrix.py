@@ -17,13 +17,26 @@ def register(sub: Any) -> None:
         "of peers, the allowed ports (full connectivity) or, with --probe, one matrix per probe.",
     )
     add_files(p)
-    p.add_argument("--probe", action="append", default=[], metavar="PORT[/PROTO]",
-                   help="probe a destination port, e.g. 80/TCP or 53/UDP (repeatable)")
-    p.add_argument("--external", action="append", default=[], metavar="IP",
-                   help="add an address that is not a pod as peer ip:<IP> (repeatable)")
+    p.add_argument(
+        "--probe",
+        action="append",
+        default=[],
+        metavar="PORT[/PROTO]",
+        help="probe a destination port, e.g. 80/TCP or 53/UDP (repeatable)",
+    )
+    p.add_argument(
+        "--external",
+        action="append",
+        default=[],
+        metavar="IP",
+        help="add an address that is not a pod as peer ip:<IP> (repeatable)",
+    )
     p.add_argument("-o", "--output", choices=("json", "table", "csv"), default="table")
-    p.add_argument("--evaluate-self", action="store_true",
-                   help="evaluate pod-to-itself traffic like any other pair (default: allowed)")
+    p.add_argument(
+        "--evaluate-self",
+        action="store_true",
+        help="evaluate pod-to-itself traffic like any other pair (default: allowed)",
+    )
     p.set_defaults(handler=run)
 
 

@@ -16,15 +16,24 @@ DEFAULT_KUBERNETES_VERSION = "1.36"
 
 def add_files(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-f", "--filename", dest="files", action="append", required=True, metavar="PATH",
+        "-f",
+        "--filename",
+        dest="files",
+        action="append",
+        required=True,
+        metavar="PATH",
         help="manifest file or directory (YAML, JSON, kind: List); repeat for several",
     )
     parser.add_argument(
-        "--kubernetes-version", default=DEFAULT_KUBERNETES_VERSION, metavar="X.Y",
+        "--kubernetes-version",
+        default=DEFAULT_KUBERNETES_VERSION,
+        metavar="X.Y",
         help="validate as this Kubernetes version's API server (default %(default)s)",
     )
     parser.add_argument(
-        "--pod-cidr", default=None, metavar="CIDR",
+        "--pod-cidr",
+        default=None,
+        metavar="CIDR",
         help="addresses for pods without status.podIP (default 10.244.0.0/16)",
     )
 
@@ -44,8 +53,13 @@ def issues_json(issues: tuple[Issue, ...]) -> list[dict[str, str]]:
 def report_invalid(exc: ValidationFailed, output: str) -> int:
     """Print validation errors in the form ``labkit validate`` uses; returns exit status 1."""
     if output == "json":
-        emit_json({"valid": False, "errors": issues_json(exc.issues),
-                   "warnings": issues_json(exc.warnings)})
+        emit_json(
+            {
+                "valid": False,
+                "errors": issues_json(exc.issues),
+                "warnings": issues_json(exc.warnings),
+            }
+        )
     else:
         print(str(exc), file=sys.stderr)
     return 1

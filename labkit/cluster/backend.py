@@ -67,7 +67,13 @@ class ClusterStatus:
         return out
 
 
-def read_manifests(source: str | Path | Sequence[str | Path] | Mapping[str, object] | Sequence[Mapping[str, object]]) -> list[RawObject]:
+def read_manifests(
+    source: str
+    | Path
+    | Sequence[str | Path]
+    | Mapping[str, object]
+    | Sequence[Mapping[str, object]],
+) -> list[RawObject]:
     """Accept a path, several paths, YAML text, one object or a list of objects."""
     if isinstance(source, Mapping):
         return [RawObject(dict(source), "<object>")]  # type: ignore[arg-type]
@@ -103,7 +109,9 @@ class LabCluster(ABC):
         """Delete one object; ``False`` when it did not exist."""
 
     @abstractmethod
-    def _set_labels(self, kind: str, namespace: str, name: str, changes: Mapping[str, str | None]) -> None:
+    def _set_labels(
+        self, kind: str, namespace: str, name: str, changes: Mapping[str, str | None]
+    ) -> None:
         """Set (value) or remove (``None``) labels on a Namespace or Pod."""
 
     @abstractmethod
@@ -115,7 +123,14 @@ class LabCluster(ABC):
         """Backend, nodes, CNI, topology and canary state."""
 
     # -- operations ------------------------------------------------------------------------
-    def apply(self, source: str | Path | Sequence[str | Path] | Mapping[str, object] | Sequence[Mapping[str, object]]) -> ApplyReport:
+    def apply(
+        self,
+        source: str
+        | Path
+        | Sequence[str | Path]
+        | Mapping[str, object]
+        | Sequence[Mapping[str, object]],
+    ) -> ApplyReport:
         """Validate every object, then apply them all; nothing is applied if one is invalid."""
         objects = read_manifests(source)
         check_objects(objects, self.kubernetes_version)
@@ -124,15 +139,19 @@ class LabCluster(ABC):
     def delete(self, kind: str, name: str, namespace: str = "default") -> bool:
         return self._delete(kind, namespace, name)
 
-    def label(self, kind: str, name: str, labels: Mapping[str, str | None], namespace: str = "default") -> None:
+    def label(
+        self, kind: str, name: str, labels: Mapping[str, str | None], namespace: str = "default"
+    ) -> None:
         """Set labels (``{"k": "v"}``) or remove them (``{"k": None}``) on a Namespace or Pod."""
         if kind not in ("Namespace", "Pod"):
             raise LabkitError(f"labkit labels Namespaces and Pods, not {kind}")
         from labkit.model.validation import validate_labels
 
         issues = validate_labels(
-            {k: v for k, v in labels.items() if v is not None}, "metadata.labels",
-            file="<label>", object=f"{kind} {name}",
+            {k: v for k, v in labels.items() if v is not None},
+            "metadata.labels",
+            file="<label>",
+            object=f"{kind} {name}",
         )
         if issues:
             raise ValidationFailed(issues)
@@ -145,7 +164,9 @@ class LabCluster(ABC):
         return [p for p in self.inventory().pods if namespace is None or p.namespace == namespace]
 
     def policies(self, namespace: str | None = None) -> list[NetworkPolicy]:
-        return [p for p in self.inventory().policies if namespace is None or p.namespace == namespace]
+        return [
+            p for p in self.inventory().policies if namespace is None or p.namespace == namespace
+        ]
 
     def policy(self, name: str, namespace: str = "default") -> NetworkPolicy:
         for pol in self.inventory().policies:
@@ -174,7 +195,9 @@ class LabCluster(ABC):
         wanted = set(namespaces) if namespaces else None
         return [p.key for p in self.inventory().pods if wanted is None or p.namespace in wanted]
 
-    def probe(self, src: str, dst: str, port: int = 80, protocol: Protocol | str = Protocol.TCP) -> Result:
+    def probe(
+        self, src: str, dst: str, port: int = 80, protocol: Protocol | str = Protocol.TCP
+    ) -> Result:
         job = Job(src, dst, ProbeSpec(port, Protocol(protocol)))
         return self.runner().run([job])[0]
 

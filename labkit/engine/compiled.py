@@ -74,9 +74,7 @@ def rule_ports(rule: Rule, destination: Endpoint) -> PortSet:
 
 
 def rule_named_ports(rule: Rule) -> frozenset[tuple[str, Protocol]]:
-    return frozenset(
-        (p.port, p.protocol) for p in rule.ports if isinstance(p.port, str)
-    )
+    return frozenset((p.port, p.protocol) for p in rule.ports if isinstance(p.port, str))
 
 
 @dataclass(frozen=True)
@@ -125,12 +123,16 @@ class CompiledPolicy:
 def compile_policy(policy: NetworkPolicy) -> CompiledPolicy:
     """Rules count only for the directions in ``policyTypes`` (an ``egress`` section of a
     policy whose ``policyTypes`` is ``[Ingress]`` is ignored, as the API documents)."""
-    ingress = tuple(
-        CompiledRule(policy, Direction.INGRESS, i, r) for i, r in enumerate(policy.ingress)
-    ) if Direction.INGRESS in policy.policy_types else ()
-    egress = tuple(
-        CompiledRule(policy, Direction.EGRESS, i, r) for i, r in enumerate(policy.egress)
-    ) if Direction.EGRESS in policy.policy_types else ()
+    ingress = (
+        tuple(CompiledRule(policy, Direction.INGRESS, i, r) for i, r in enumerate(policy.ingress))
+        if Direction.INGRESS in policy.policy_types
+        else ()
+    )
+    egress = (
+        tuple(CompiledRule(policy, Direction.EGRESS, i, r) for i, r in enumerate(policy.egress))
+        if Direction.EGRESS in policy.policy_types
+        else ()
+    )
     return CompiledPolicy(policy, ingress, egress)
 
 

@@ -36,7 +36,9 @@ class Engine:
 
     def __init__(self, inventory: Inventory, *, self_traffic: SelfTraffic = "allow") -> None:
         if self_traffic not in ("allow", "evaluate"):
-            raise EvaluationError(f"self_traffic must be 'allow' or 'evaluate', not {self_traffic!r}")
+            raise EvaluationError(
+                f"self_traffic must be 'allow' or 'evaluate', not {self_traffic!r}"
+            )
         self.inventory = inventory
         self.self_traffic: SelfTraffic = self_traffic
         self.policies: tuple[CompiledPolicy, ...] = tuple(
@@ -113,7 +115,9 @@ class Engine:
         conn = self.connectivity(src, dst)
         return None if conn is None else conn.contains(port, protocol)
 
-    def allowed_by_name(self, src: str, dst: str, port: int, protocol: Protocol | str) -> bool | None:
+    def allowed_by_name(
+        self, src: str, dst: str, port: int, protocol: Protocol | str
+    ) -> bool | None:
         return self.allowed(self.endpoint(src), self.endpoint(dst), port, Protocol(protocol))
 
     def endpoints(self, externals: Iterable[str] = ()) -> list[Endpoint]:

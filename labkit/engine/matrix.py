@@ -189,7 +189,8 @@ def compute_matrix(engine: Engine, endpoints: Sequence[Endpoint]) -> Connectivit
             else {g for ns in wanted for g in groups_by_ns.get(ns, ())}
         )
         return {
-            g for g in pool
+            g
+            for g in pool
             if groups[g][0] in wanted and selector.matches(group_label_maps[g])  # type: ignore[attr-defined]
         }
 
@@ -200,11 +201,13 @@ def compute_matrix(engine: Engine, endpoints: Sequence[Endpoint]) -> Connectivit
         found = peer_cache.get(key)
         if found is None:
             namespaces = (
-                [policy_ns] if peer.namespace_selector is None
+                [policy_ns]
+                if peer.namespace_selector is None
                 else matching_namespaces(peer.namespace_selector)
             )
             if peer.pod_selector is None:
                 from labkit.model.labels import EVERYTHING
+
                 found = select_groups(EVERYTHING, namespaces)
             else:
                 found = select_groups(peer.pod_selector, namespaces)
@@ -247,7 +250,9 @@ def compute_matrix(engine: Engine, endpoints: Sequence[Endpoint]) -> Connectivit
     rid_base = 0
     for cp in engine.policies:
         ids_in = list(range(rid_base, rid_base + len(cp.ingress)))
-        ids_eg = list(range(rid_base + len(cp.ingress), rid_base + len(cp.ingress) + len(cp.egress)))
+        ids_eg = list(
+            range(rid_base + len(cp.ingress), rid_base + len(cp.ingress) + len(cp.egress))
+        )
         rid_base += len(cp.ingress) + len(cp.egress)
         pol = cp.policy
         selected = select_groups(pol.pod_selector, [pol.namespace])
@@ -312,7 +317,9 @@ def compute_matrix(engine: Engine, endpoints: Sequence[Endpoint]) -> Connectivit
     in_cache: dict[tuple[frozenset[int], tuple[int, ...], tuple[int | None, ...]], PortSet] = {}
     eg_cache: dict[tuple[tuple[int, ...], frozenset[int], tuple[int | None, ...]], PortSet] = {}
 
-    def side(rids: tuple[int, ...], matched: frozenset[int], sig: tuple[int | None, ...]) -> PortSet:
+    def side(
+        rids: tuple[int, ...], matched: frozenset[int], sig: tuple[int | None, ...]
+    ) -> PortSet:
         result = NOTHING
         for rid in rids:
             if all_peers[rid] or rid in matched:
@@ -357,7 +364,9 @@ def compute_matrix(engine: Engine, endpoints: Sequence[Endpoint]) -> Connectivit
 
 
 def _rule_ports_sig(
-    entries: tuple[PolicyPort, ...], sig: tuple[int | None, ...], slot: dict[tuple[str, Protocol], int]
+    entries: tuple[PolicyPort, ...],
+    sig: tuple[int | None, ...],
+    slot: dict[tuple[str, Protocol], int],
 ) -> PortSet:
     if not entries:
         return ALL

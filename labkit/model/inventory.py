@@ -31,8 +31,7 @@ from labkit.model.objects import (
     ServicePort,
     namespace_labels,
 )
-from labkit.model.parse_policy import _Ctx, parse_selector
-from labkit.model.parse_policy import parse_network_policy
+from labkit.model.parse_policy import _Ctx, parse_network_policy, parse_selector
 from labkit.model.policy import NetworkPolicy, parse_address
 from labkit.model.ports import Protocol
 from labkit.model.workloads import WORKLOAD_KINDS, PodDraft, pods_from
@@ -115,16 +114,18 @@ def _service(raw: RawObject) -> Service:
             raise ctx.fail(f"spec.ports[{i}]", "must be a mapping")
         port = item.get("port")
         if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
-            raise ctx.fail(f"spec.ports[{i}].port", f"invalid value {port!r}",
-                           "use a number from 1 to 65535")
+            raise ctx.fail(
+                f"spec.ports[{i}].port", f"invalid value {port!r}", "use a number from 1 to 65535"
+            )
         target = item.get("targetPort", port)
         if not isinstance(target, (int, str)) or isinstance(target, bool):
             raise ctx.fail(f"spec.ports[{i}].targetPort", f"invalid value {target!r}")
         try:
             proto = Protocol(item.get("protocol") or "TCP")
         except ValueError:
-            raise ctx.fail(f"spec.ports[{i}].protocol", "unsupported protocol",
-                           "use TCP, UDP or SCTP") from None
+            raise ctx.fail(
+                f"spec.ports[{i}].protocol", "unsupported protocol", "use TCP, UDP or SCTP"
+            ) from None
         ports.append(ServicePort(port, target, proto, str(item.get("name") or "")))
     return Service(raw.namespace, raw.name, selector, tuple(ports))
 
@@ -151,17 +152,24 @@ def build_inventory(
     for raw in objects:
         kind = raw.kind
         if kind not in KNOWN_KINDS:
-            note(f"{raw.location}: skipped {raw.title}: labkit does not model kind {kind or '(none)'!r}")
+            note(
+                f"{raw.location}: skipped {raw.title}: labkit does not model kind {kind or '(none)'!r}"
+            )
             continue
         if kind == "Namespace":
             if raw.name in namespaces:
                 note(f"{raw.location}: {raw.title} is declared again; the later one wins")
             labels = raw.metadata.get("labels")
             if labels is not None and not isinstance(labels, dict):
-                raise ManifestError("must be a mapping", file=raw.location, object=raw.title,
-                                    field="metadata.labels")
-            namespaces[raw.name] = {str(k): "" if v is None else str(v)
-                                    for k, v in (labels or {}).items()}
+                raise ManifestError(
+                    "must be a mapping",
+                    file=raw.location,
+                    object=raw.title,
+                    field="metadata.labels",
+                )
+            namespaces[raw.name] = {
+                str(k): "" if v is None else str(v) for k, v in (labels or {}).items()
+            }
             continue
         referenced.add(raw.namespace)
         key = (raw.namespace, raw.name)
@@ -175,11 +183,15 @@ def build_inventory(
             for draft in pods_from(raw):
                 dkey = (draft.namespace, draft.name)
                 if dkey in drafts:
-                    note(f"{raw.location}: pod {draft.namespace}/{draft.name} is declared again; "
-                         "the later one wins")
+                    note(
+                        f"{raw.location}: pod {draft.namespace}/{draft.name} is declared again; "
+                        "the later one wins"
+                    )
                 drafts[dkey] = draft
 
-    ns_objects = [Namespace(name, namespace_labels(name, labels)) for name, labels in namespaces.items()]
+    ns_objects = [
+        Namespace(name, namespace_labels(name, labels)) for name, labels in namespaces.items()
+    ]
     ns_objects += [
         Namespace(name, namespace_labels(name, None), implicit=True)
         for name in referenced - namespaces.keys()
@@ -201,14 +213,25 @@ def _place_pods(drafts: list[PodDraft], plan: IPPlan) -> list[Pod]:
         if d.ip:
             address = parse_address(d.ip)
             if address in seen:
-                log.warning("pods %s and %s/%s share address %s", seen[address], d.namespace,
-                            d.name, address)
+                log.warning(
+                    "pods %s and %s/%s share address %s",
+                    seen[address],
+                    d.namespace,
+                    d.name,
+                    address,
+                )
             seen[address] = f"{d.namespace}/{d.name}"
             fixed[(d.namespace, d.name)] = address
     allocated = plan.allocate(((d.namespace, d.name) for d in drafts if not d.ip), fixed.values())
     return [
-        Pod(d.namespace, d.name, d.labels, fixed.get((d.namespace, d.name))
-            or allocated[(d.namespace, d.name)], d.ports, d.workload)
+        Pod(
+            d.namespace,
+            d.name,
+            d.labels,
+            fixed.get((d.namespace, d.name)) or allocated[(d.namespace, d.name)],
+            d.ports,
+            d.workload,
+        )
         for d in drafts
     ]
 

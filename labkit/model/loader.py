@@ -156,7 +156,10 @@ def _expand_list(doc: dict[str, Any], file: str, line: int | None, index: int) -
         items = doc.get("items") or []
         if not isinstance(items, list):
             raise ManifestError(
-                "items must be a list of objects", file=file, line=line, field="items",
+                "items must be a list of objects",
+                file=file,
+                line=line,
+                field="items",
                 hint="write items: [ {...}, {...} ]",
             )
         out: list[RawObject] = []
@@ -164,7 +167,9 @@ def _expand_list(doc: dict[str, Any], file: str, line: int | None, index: int) -
             if not isinstance(item, dict):
                 raise ManifestError(
                     f"items[{i}] is a {type(item).__name__}, not a Kubernetes object",
-                    file=file, line=line, field=f"items[{i}]",
+                    file=file,
+                    line=line,
+                    field=f"items[{i}]",
                     hint="every item of a List must be a mapping with kind and metadata",
                 )
             out.extend(
@@ -193,7 +198,7 @@ def _load_yaml(text: str, file: str) -> tuple[list[Any], list[int | None]]:
         raise ManifestError(f"YAML error: {exc}", file=file, hint="fix the YAML syntax") from exc
     starts = [text.count("\n", 0, m.start()) + 1 for m in _DOC_START.finditer(text)]
     lines: list[int | None]
-    if not starts or starts[0] != 1 and text[: text.find("---")].strip():
+    if not starts or (starts[0] != 1 and text[: text.find("---")].strip()):
         starts = [1, *starts]
     lines = [starts[i] if i < len(starts) else None for i in range(len(docs))]
     return docs, lines

@@ -55,14 +55,19 @@ def parse_selector(ctx: _Ctx, value: Any, field: str) -> LabelSelector:
     labels = _as_dict(ctx, data.get("matchLabels"), f"{field}.matchLabels")
     pairs = tuple(sorted((str(k), "" if v is None else str(v)) for k, v in labels.items()))
     reqs: list[Requirement] = []
-    for i, expr in enumerate(_as_list(ctx, data.get("matchExpressions"), f"{field}.matchExpressions")):
+    for i, expr in enumerate(
+        _as_list(ctx, data.get("matchExpressions"), f"{field}.matchExpressions")
+    ):
         path = f"{field}.matchExpressions[{i}]"
         expr = _as_dict(ctx, expr, path)
         try:
-            op = Operator(expr.get("operator"))
+            op = Operator(str(expr.get("operator")))
         except ValueError:
-            raise ctx.fail(f"{path}.operator", "not a valid selector operator",
-                           "use In, NotIn, Exists or DoesNotExist") from None
+            raise ctx.fail(
+                f"{path}.operator",
+                "not a valid selector operator",
+                "use In, NotIn, Exists or DoesNotExist",
+            ) from None
         values = frozenset(str(v) for v in _as_list(ctx, expr.get("values"), f"{path}.values"))
         reqs.append(Requirement(str(expr.get("key", "")), op, values))
     return LabelSelector(pairs, tuple(reqs))
@@ -74,10 +79,11 @@ def _parse_port(ctx: _Ctx, value: Any, field: str) -> PolicyPort:
     try:
         protocol = Protocol.TCP if proto_raw is None else Protocol(proto_raw)
     except ValueError:
-        raise ctx.fail(f"{field}.protocol", f"unsupported protocol {proto_raw!r}",
-                       "use TCP, UDP or SCTP") from None
+        raise ctx.fail(
+            f"{field}.protocol", f"unsupported protocol {proto_raw!r}", "use TCP, UDP or SCTP"
+        ) from None
     port = data.get("port")
-    if port is not None and not isinstance(port, (int, str)) or isinstance(port, bool):
+    if (port is not None and not isinstance(port, (int, str))) or isinstance(port, bool):
         raise ctx.fail(f"{field}.port", "must be a number or a port name")
     end = data.get("endPort")
     if end is not None and (not isinstance(end, int) or isinstance(end, bool)):
@@ -91,7 +97,9 @@ def _parse_ip_block(ctx: _Ctx, value: Any, field: str) -> IPBlock:
     try:
         network = ip_network(str(cidr).strip(), strict=False)
     except ValueError:
-        raise ctx.fail(f"{field}.cidr", f"{cidr!r} is not a CIDR", "write it like 10.0.0.0/24") from None
+        raise ctx.fail(
+            f"{field}.cidr", f"{cidr!r} is not a CIDR", "write it like 10.0.0.0/24"
+        ) from None
     excepts = []
     for i, ex in enumerate(_as_list(ctx, data.get("except"), f"{field}.except")):
         try:
@@ -151,8 +159,9 @@ def parse_network_policy(raw: RawObject) -> NetworkPolicy:
     try:
         directions = frozenset(Direction(t) for t in types)
     except ValueError:
-        raise ctx.fail("spec.policyTypes", f"unsupported value in {types}",
-                       "use Ingress and/or Egress") from None
+        raise ctx.fail(
+            "spec.policyTypes", f"unsupported value in {types}", "use Ingress and/or Egress"
+        ) from None
     return NetworkPolicy(
         namespace=raw.namespace,
         name=raw.name or str(raw.metadata.get("generateName") or ""),

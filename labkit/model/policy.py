@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from labkit.model.labels import LabelSelector
@@ -13,7 +13,7 @@ from labkit.model.ports import PolicyPort
 IPNetwork = IPv4Network | IPv6Network
 
 
-class Direction(str, Enum):
+class Direction(StrEnum):
     INGRESS = "Ingress"
     EGRESS = "Egress"
 

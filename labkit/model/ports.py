@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Protocol(str, Enum):
+class Protocol(StrEnum):
     """The protocols a NetworkPolicy port may name (``core/v1.Protocol``)."""
 
     TCP = "TCP"

@@ -69,14 +69,19 @@ def container_ports(raw: RawObject, spec: dict[str, Any], field: str) -> tuple[C
             port = _dict(raw, port, ppath)
             number = port.get("containerPort")
             if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 65535:
-                raise _fail(raw, f"{ppath}.containerPort", f"invalid value {number!r}",
-                            "containerPort must be a number from 1 to 65535")
+                raise _fail(
+                    raw,
+                    f"{ppath}.containerPort",
+                    f"invalid value {number!r}",
+                    "containerPort must be a number from 1 to 65535",
+                )
             proto = port.get("protocol") or "TCP"
             try:
                 protocol = Protocol(proto)
             except ValueError:
-                raise _fail(raw, f"{ppath}.protocol", f"unsupported value {proto!r}",
-                            "use TCP, UDP or SCTP") from None
+                raise _fail(
+                    raw, f"{ppath}.protocol", f"unsupported value {proto!r}", "use TCP, UDP or SCTP"
+                ) from None
             ports.append(ContainerPort(number, protocol, str(port.get("name") or "")))
     return tuple(ports)
 
@@ -105,10 +110,13 @@ def pods_from(raw: RawObject) -> list[PodDraft]:
         spec = _dict(raw, raw.data.get("spec"), "spec")
         return [
             PodDraft(
-                raw.namespace, raw.name or "pod",
+                raw.namespace,
+                raw.name or "pod",
                 _labels(raw, raw.metadata.get("labels"), "metadata.labels"),
                 container_ports(raw, spec, "spec"),
-                _pod_ip(raw, raw.data, raw.metadata), "", raw.location,
+                _pod_ip(raw, raw.data, raw.metadata),
+                "",
+                raw.location,
             )
         ]
     spec = _dict(raw, raw.data.get("spec"), "spec")
@@ -131,7 +139,8 @@ def pods_from(raw: RawObject) -> list[PodDraft]:
     ports = container_ports(raw, tspec, "spec.template.spec")
     name = raw.name or "workload"
     return [
-        PodDraft(raw.namespace, f"{name}-{i}", labels, ports, None, f"{raw.kind}/{name}",
-                 raw.location)
+        PodDraft(
+            raw.namespace, f"{name}-{i}", labels, ports, None, f"{raw.kind}/{name}", raw.location
+        )
         for i in range(count)
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from labkit.model.ports import Protocol
 
@@ -35,7 +35,7 @@ class Job:
     probe: ProbeSpec
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """What a probe saw. ``FAILED`` means the probe itself broke (pod not ready, exec error,
     DNS): it is never shown as ``BLOCKED``."""
 

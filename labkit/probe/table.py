@@ -32,14 +32,18 @@ class TruthTable:
     def from_matrix(matrix: ConnectivityMatrix, probe: ProbeSpec) -> TruthTable:
         grid = matrix.allowed(probe.port, probe.protocol)
         cells = tuple(
-            tuple(Outcome.NOT_APPLICABLE if v is None else Outcome.ALLOWED if v else Outcome.BLOCKED
-                  for v in row)
+            tuple(
+                Outcome.NOT_APPLICABLE if v is None else Outcome.ALLOWED if v else Outcome.BLOCKED
+                for v in row
+            )
             for row in grid
         )
         return TruthTable(probe, matrix.peers, cells)
 
     @staticmethod
-    def from_results(peers: Sequence[str], probe: ProbeSpec, results: Iterable[Result]) -> TruthTable:
+    def from_results(
+        peers: Sequence[str], probe: ProbeSpec, results: Iterable[Result]
+    ) -> TruthTable:
         index = {p: i for i, p in enumerate(peers)}
         n = len(peers)
         grid = [[Outcome.NOT_APPLICABLE] * n for _ in range(n)]
@@ -60,21 +64,29 @@ class TruthTable:
 
     def allowed(self) -> list[list[bool | None]]:
         return [
-            [None if c in (Outcome.NOT_APPLICABLE, Outcome.FAILED) else c is Outcome.ALLOWED
-             for c in row]
+            [
+                None if c in (Outcome.NOT_APPLICABLE, Outcome.FAILED) else c is Outcome.ALLOWED
+                for c in row
+            ]
             for row in self.cells
         ]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"port": self.probe.port, "protocol": self.probe.protocol.value,
-                "allowed": self.allowed()}
+        return {
+            "port": self.probe.port,
+            "protocol": self.probe.protocol.value,
+            "allowed": self.allowed(),
+        }
 
     def to_text(self) -> str:
         """An ASCII grid: ``.`` allowed, ``X`` blocked, ``?`` probe failed, ``-`` n/a."""
         width = max((len(p) for p in self.peers), default=4)
         head = " " * width + " | " + " ".join(f"{i:>2}" for i in range(len(self.peers)))
-        lines = [f"probe {self.probe}  (rows: from, columns: to; . allowed, X blocked, ? probe failed)", head,
-                 "-" * len(head)]
+        lines = [
+            f"probe {self.probe}  (rows: from, columns: to; . allowed, X blocked, ? probe failed)",
+            head,
+            "-" * len(head),
+        ]
         for i, peer in enumerate(self.peers):
             lines.append(f"{peer:<{width}} | " + " ".join(f"{c.symbol:>2}" for c in self.cells[i]))
         lines.append("columns: " + ", ".join(f"{i}={p}" for i, p in enumerate(self.peers)))
@@ -108,17 +120,26 @@ class TruthTable:
         return out
 
     def _repr_html_(self) -> str:
-        colours = {Outcome.ALLOWED: "#2e7d32", Outcome.BLOCKED: "#c62828",
-                   Outcome.FAILED: "#f9a825", Outcome.NOT_APPLICABLE: "#9e9e9e"}
+        colours = {
+            Outcome.ALLOWED: "#2e7d32",
+            Outcome.BLOCKED: "#c62828",
+            Outcome.FAILED: "#f9a825",
+            Outcome.NOT_APPLICABLE: "#9e9e9e",
+        }
         head = "".join(f"<th>{p}</th>" for p in self.peers)
         rows = "".join(
-            f"<tr><th>{peer}</th>" + "".join(
+            f"<tr><th>{peer}</th>"
+            + "".join(
                 f'<td style="background:{colours[c]};color:white;text-align:center">{c.symbol}</td>'
-                for c in row) + "</tr>"
+                for c in row
+            )
+            + "</tr>"
             for peer, row in zip(self.peers, self.cells, strict=True)
         )
-        return (f"<table><caption>probe {self.probe} (rows: from)</caption>"
-                f"<tr><th>from \\ to</th>{head}</tr>{rows}</table>")
+        return (
+            f"<table><caption>probe {self.probe} (rows: from)</caption>"
+            f"<tr><th>from \\ to</th>{head}</tr>{rows}</table>"
+        )
 
 
 @dataclass(frozen=True)
@@ -161,8 +182,10 @@ class ConnectivityTable:
                 if peer != dst and cell:
                     lines.append(f"{peer} => {dst} : {cell}")
         denied = sum(
-            1 for peer, row in zip(self.peers, self.rows(), strict=True)
-            for dst, cell in zip(self.peers, row, strict=True) if peer != dst and not cell
+            1
+            for peer, row in zip(self.peers, self.rows(), strict=True)
+            for dst, cell in zip(self.peers, row, strict=True)
+            if peer != dst and not cell
         )
         lines.append(f"({denied} ordered pairs have no allowed connection)")
         return "\n".join(lines)
@@ -170,5 +193,8 @@ class ConnectivityTable:
     def to_dataframe(self) -> pd.DataFrame:
         import pandas as pd
 
-        return pd.DataFrame(list(self.rows()), index=pd.Index(self.peers, name="from"),
-                            columns=pd.Index(self.peers, name="to"))
+        return pd.DataFrame(
+            list(self.rows()),
+            index=pd.Index(self.peers, name="from"),
+            columns=pd.Index(self.peers, name="to"),
+        )
