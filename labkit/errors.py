@@ -107,6 +107,15 @@ class ManifestError(LabkitError):
         self.field = field
         self.hint = hint
         self.detail = message
+        lowered = message.lower()
+        if field:
+            self.error_type = "Invalid value"
+        elif "syntax" in lowered or "yaml" in lowered or "json" in lowered:
+            self.error_type = "Syntax error"
+        elif "no such file" in lowered or "cannot read" in lowered:
+            self.error_type = "Not found"
+        else:
+            self.error_type = "Invalid manifest"
         where = file
         if line is not None:
             where += f":{line}"
@@ -126,7 +135,7 @@ class ManifestError(LabkitError):
             file=file,
             object=self.object,
             field=self.field,
-            type="Invalid value" if self.field else "Syntax error",
+            type=self.error_type,
             detail=self.detail,
             hint=self.hint,
         )

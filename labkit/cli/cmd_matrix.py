@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from labkit.cli.common import add_files, load, report_invalid
+from labkit.cli.common import add_files, load, report_invalid, report_manifest_error
 
 
 def register(sub: Any) -> None:
@@ -43,7 +43,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from labkit.engine.evaluator import Engine
     from labkit.engine.matrix import compute_matrix
-    from labkit.errors import EvaluationError, ValidationFailed
+    from labkit.errors import EvaluationError, ManifestError, ValidationFailed
     from labkit.probe.jobs import ProbeSpec
     from labkit.probe.table import ConnectivityTable, TruthTable
 
@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         inventory = load(args)
     except ValidationFailed as exc:
         return report_invalid(exc, args.output)
+    except ManifestError as exc:
+        return report_manifest_error(exc, args.output)
     engine = Engine(inventory, self_traffic="evaluate" if args.evaluate_self else "allow")
     matrix = compute_matrix(engine, engine.endpoints(args.external))
     out = sys.stdout

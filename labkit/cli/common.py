@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from labkit.errors import Issue, ValidationFailed
+    from labkit.errors import Issue, ManifestError, ValidationFailed
     from labkit.model.inventory import Inventory
 
 DEFAULT_KUBERNETES_VERSION = "1.36"
@@ -62,6 +62,16 @@ def report_invalid(exc: ValidationFailed, output: str) -> int:
         )
     else:
         print(str(exc), file=sys.stderr)
+    return 1
+
+
+def report_manifest_error(exc: ManifestError, output: str) -> int:
+    """A file that cannot be read (YAML syntax, missing path) in the same form; exit status 1."""
+    issue = exc.as_issue()
+    if output == "json":
+        emit_json({"valid": False, "errors": issues_json((issue,)), "warnings": []})
+    else:
+        print(f"error: {issue}", file=sys.stderr)
     return 1
 
 

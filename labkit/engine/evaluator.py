@@ -112,13 +112,14 @@ class Engine:
 
     def allowed(self, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol) -> bool | None:
         check_port(port)
+        protocol = check_protocol(protocol)
         conn = self.connectivity(src, dst)
         return None if conn is None else conn.contains(port, protocol)
 
     def allowed_by_name(
         self, src: str, dst: str, port: int, protocol: Protocol | str
     ) -> bool | None:
-        return self.allowed(self.endpoint(src), self.endpoint(dst), port, Protocol(protocol))
+        return self.allowed(self.endpoint(src), self.endpoint(dst), port, check_protocol(protocol))
 
     def endpoints(self, externals: Iterable[str] = ()) -> list[Endpoint]:
         found: list[Endpoint] = list(self.inventory.pods)
@@ -135,5 +136,16 @@ class Engine:
 
 
 def check_port(port: int) -> None:
-    if not isinstance(port, int) or not MIN_PORT <= port <= MAX_PORT:
+    if not isinstance(port, int) or isinstance(port, bool) or not MIN_PORT <= port <= MAX_PORT:
         raise EvaluationError(f"port {port!r} is out of range: use a number from 1 to 65535")
+
+
+def check_protocol(protocol: Protocol | str) -> Protocol:
+    """``TCP``, ``UDP`` or ``SCTP`` (any case): the protocols NetworkPolicy can name."""
+    try:
+        return Protocol(str(protocol).upper())
+    except ValueError:
+        raise EvaluationError(
+            f"protocol {protocol!r} is not one of TCP, UDP, SCTP (NetworkPolicy cannot select "
+            "other protocols)"
+        ) from None

@@ -16,13 +16,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from labkit.engine.class_table import class_table
 from labkit.engine.compiled import CompiledRule
 from labkit.engine.endpoints import Endpoint, External
 from labkit.engine.evaluator import Engine, check_port
-from labkit.engine.portset import ALL, NOTHING, PortSet
+from labkit.engine.portset import ALL, PortSet
 from labkit.model.objects import Pod
 from labkit.model.policy import IPBlock, Peer
-from labkit.model.ports import PolicyPort, Protocol
+from labkit.model.ports import Protocol
 
 
 @dataclass(frozen=True)
@@ -276,23 +277,15 @@ def compute_matrix(engine: Engine, endpoints: Sequence[Endpoint]) -> Connectivit
             return (None,) * len(used_names)
         return tuple(ep.named_port(name, proto) for name, proto in used_names)
 
-    rule_port_cache: dict[tuple[int, tuple[int | None, ...]], PortSet] = {}
-
-    def rule_portset(rid: int, sig: tuple[int | None, ...]) -> PortSet:
-        key = (rid, sig)
-        found = rule_port_cache.get(key)
-        if found is None:
-            found = _rule_ports_sig(rules[rid].rule.ports, sig, name_slot)
-            rule_port_cache[key] = found
-        return found
-
     # classes
     src_keys: dict[tuple[object, object], int] = {}
     dst_keys: dict[tuple[object, object, object], int] = {}
+    sig_ids: dict[tuple[int | None, ...], int] = {}
+    sigs: list[tuple[int | None, ...]] = []
     src_class: list[int] = []
     dst_class: list[int] = []
     src_parts: list[tuple[frozenset[int], tuple[int, ...] | None]] = []
-    dst_parts: list[tuple[tuple[int, ...] | None, frozenset[int], tuple[int | None, ...]]] = []
+    dst_parts: list[tuple[tuple[int, ...] | None, frozenset[int], int]] = []
     for e, ep in enumerate(endpoints):
         g = group_of[e]
         matched = (group_rules[g] if g >= 0 else []) + ep_ip_rules[e]
@@ -301,56 +294,26 @@ def compute_matrix(engine: Engine, endpoints: Sequence[Endpoint]) -> Connectivit
         in_key = in_key_group[g] if g >= 0 else None
         eg_key = eg_key_group[g] if g >= 0 else None
         sig = port_sig(ep)
+        sig_id = sig_ids.get(sig)
+        if sig_id is None:
+            sig_id = sig_ids[sig] = len(sigs)
+            sigs.append(sig)
         skey = (m_in, eg_key)
         sid = src_keys.get(skey)
         if sid is None:
             sid = src_keys[skey] = len(src_parts)
             src_parts.append((m_in, eg_key))
         src_class.append(sid)
-        dkey = (in_key, m_eg, sig)
+        dkey = (in_key, m_eg, sig_id)
         did = dst_keys.get(dkey)
         if did is None:
             did = dst_keys[dkey] = len(dst_parts)
-            dst_parts.append((in_key, m_eg, sig))
+            dst_parts.append((in_key, m_eg, sig_id))
         dst_class.append(did)
 
-    in_cache: dict[tuple[frozenset[int], tuple[int, ...], tuple[int | None, ...]], PortSet] = {}
-    eg_cache: dict[tuple[tuple[int, ...], frozenset[int], tuple[int | None, ...]], PortSet] = {}
-
-    def side(
-        rids: tuple[int, ...], matched: frozenset[int], sig: tuple[int | None, ...]
-    ) -> PortSet:
-        result = NOTHING
-        for rid in rids:
-            if all_peers[rid] or rid in matched:
-                result = result | rule_portset(rid, sig)
-                if result.is_all:
-                    break
-        return result
-
-    table: list[tuple[PortSet, ...]] = []
-    for m_in, eg_key in src_parts:
-        row: list[PortSet] = []
-        for in_key, m_eg, sig in dst_parts:
-            if in_key is None:
-                ingress = ALL
-            else:
-                ik = (m_in, in_key, sig)
-                ingress = in_cache.get(ik)  # type: ignore[assignment]
-                if ingress is None:
-                    ingress = in_cache[ik] = side(in_key, m_in, sig)
-            if ingress.is_empty:
-                row.append(NOTHING)
-                continue
-            if eg_key is None:
-                egress = ALL
-            else:
-                ek = (eg_key, m_eg, sig)
-                egress = eg_cache.get(ek)  # type: ignore[assignment]
-                if egress is None:
-                    egress = eg_cache[ek] = side(eg_key, m_eg, sig)
-            row.append(ingress & egress)
-        table.append(tuple(row))
+    table = class_table(
+        [r.rule.ports for r in rules], all_peers, src_parts, dst_parts, sigs, name_slot
+    )
 
     del inv
     return ConnectivityMatrix(
@@ -361,24 +324,3 @@ def compute_matrix(engine: Engine, endpoints: Sequence[Endpoint]) -> Connectivit
         table=tuple(table),
         self_allowed=engine.self_traffic == "allow",
     )
-
-
-def _rule_ports_sig(
-    entries: tuple[PolicyPort, ...],
-    sig: tuple[int | None, ...],
-    slot: dict[tuple[str, Protocol], int],
-) -> PortSet:
-    if not entries:
-        return ALL
-    result = NOTHING
-    for entry in entries:
-        port = entry.port
-        if port is None:
-            result = result | PortSet.of(entry.protocol)
-        elif isinstance(port, int):
-            result = result | PortSet.of(entry.protocol, port, entry.end_port or port)
-        else:
-            number = sig[slot[(port, entry.protocol)]]
-            if number is not None:
-                result = result | PortSet.of(entry.protocol, number, number)
-    return result

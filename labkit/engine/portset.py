@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from labkit.errors import EvaluationError
 from labkit.model.ports import MAX_PORT, MIN_PORT, PROTOCOLS, Protocol
 
 Ranges = tuple[tuple[int, int], ...]
@@ -41,6 +42,12 @@ def _intersect(a: Ranges, b: Ranges) -> Ranges:
     return tuple(out)
 
 
+def _unknown(protocol: object) -> EvaluationError:
+    return EvaluationError(
+        f"protocol {protocol!r} is not one of TCP, UDP, SCTP (write it in capitals, e.g. UDP)"
+    )
+
+
 @dataclass(frozen=True)
 class PortSet:
     """Allowed ports per protocol (TCP, UDP, SCTP)."""
@@ -52,18 +59,23 @@ class PortSet:
     @staticmethod
     def of(protocol: Protocol, lo: int = MIN_PORT, hi: int = MAX_PORT) -> PortSet:
         rng: Ranges = ((lo, hi),) if lo <= hi else ()
-        if protocol is Protocol.TCP:
+        if protocol == Protocol.TCP:
             return PortSet(tcp=rng)
-        if protocol is Protocol.UDP:
+        if protocol == Protocol.UDP:
             return PortSet(udp=rng)
-        return PortSet(sctp=rng)
+        if protocol == Protocol.SCTP:
+            return PortSet(sctp=rng)
+        raise _unknown(protocol)
 
     def ranges(self, protocol: Protocol) -> Ranges:
-        if protocol is Protocol.TCP:
+        # `==`, not `is`: a plain "UDP" string from a notebook must not read the SCTP ranges
+        if protocol == Protocol.TCP:
             return self.tcp
-        if protocol is Protocol.UDP:
+        if protocol == Protocol.UDP:
             return self.udp
-        return self.sctp
+        if protocol == Protocol.SCTP:
+            return self.sctp
+        raise _unknown(protocol)
 
     @property
     def is_empty(self) -> bool:

@@ -2,13 +2,14 @@
 
 A pod's address is derived from a hash of ``namespace/name`` inside its pool, probing forward
 past taken addresses, so the same manifests always give the same addresses and adding a pod
-moves no other pod. Pools follow Calico's model: a default pool (the pod CIDR) and optional
+moves no other pod (unless the new pod hashes to an address already in use and sorts before its
+holder: rare in a large pool, and no allocation that depends only on the set of pods can avoid
+it). Pools follow Calico's model: a default pool (the pod CIDR) and optional
 pools assigned to namespaces (``cni.projectcalico.org/ipv4pools``).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -41,9 +42,15 @@ class IPPlan:
         self, pods: Iterable[tuple[str, str]], taken: Iterable[IPAddress] = ()
     ) -> dict[tuple[str, str], IPAddress]:
         """Give each ``(namespace, name)`` an address, avoiding ``taken``."""
-        used: set[IPAddress] = set(taken)
         out: dict[tuple[str, str], IPAddress] = {}
-        for namespace, name in sorted(set(pods)):
+        wanted = sorted(set(pods))
+        if not wanted:
+            return out
+        # imported here: loading OpenSSL costs ~2 ms, and pods with status.podIP never need it
+        from hashlib import sha256
+
+        used: set[IPAddress] = set(taken)
+        for namespace, name in wanted:
             pool = self.pool_for(namespace)
             hosts = pool.num_addresses - 2 if pool.num_addresses > 2 else pool.num_addresses
             if hosts <= 0 or len(used) >= pool.num_addresses:
@@ -51,7 +58,7 @@ class IPPlan:
                     f"pool {pool} has no free address for pod {namespace}/{name}",
                     hint="use a larger --pod-cidr",
                 )
-            digest = int.from_bytes(hashlib.sha256(f"{namespace}/{name}".encode()).digest()[:8])
+            digest = int.from_bytes(sha256(f"{namespace}/{name}".encode()).digest()[:8])
             offset = digest % hosts
             first = 1 if pool.num_addresses > 2 else 0
             for step in range(hosts):

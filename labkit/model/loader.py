@@ -24,11 +24,91 @@ log = logging.getLogger(__name__)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _DOC_START = re.compile(r"^---(\s|$)", re.MULTILINE)
+MAX_EXPANDED_NODES = 1_000_000
+"""Values a document may expand to through YAML aliases (Kubernetes' decoder limits it too)."""
 
 try:  # libyaml is ~10x faster; PyYAML wheels ship it
-    _Loader: Any = yaml.CSafeLoader
+    _BaseLoader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
+    _BaseLoader = yaml.SafeLoader
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_KEY_TAGS = frozenset({_STR, _NULL, _BOOL, _INT, _FLOAT})
+
+
+class _Unusual(Exception):
+    """A document uses YAML beyond plain maps, lists and scalars: build it the generic way."""
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """PyYAML's safe loader, faster on what manifests are made of; same results.
+
+    * Scalar tag resolution is memoised per ``(value, implicit)``: without path resolvers
+      (none are registered) the resolver is a pure function of them.
+    * A document made only of maps, lists and str/null/bool/int/float scalars is built by one
+      direct walk that calls PyYAML's own scalar constructors; aliases give the same object,
+      as PyYAML does. Any other tag, a merge key (``<<``) or a key that is not a scalar sends
+      the whole document through PyYAML's generic constructor instead.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._tag_cache: dict[tuple[Any, Any], Any] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._tag_cache.get(key)
+        if tag is None:
+            tag = self._tag_cache[key] = super().resolve(kind, value, implicit)
+        return tag
+
+    def construct_document(self, node: Any) -> Any:
+        try:
+            return self._build(node, {})
+        except _Unusual:
+            return super().construct_document(node)
+
+    def _build(self, node: Any, memo: dict[int, Any]) -> Any:
+        tag = node.tag
+        kind = type(node)
+        if kind is yaml.ScalarNode:
+            if tag == _STR:
+                return node.value
+            if tag == _NULL:
+                return None
+            if tag == _BOOL:
+                return self.construct_yaml_bool(node)
+            if tag == _INT:
+                return self.construct_yaml_int(node)
+            if tag == _FLOAT:
+                return self.construct_yaml_float(node)
+            raise _Unusual
+        found = memo.get(id(node))
+        if found is not None:
+            return found
+        if kind is yaml.MappingNode and tag == _MAP:
+            mapping: dict[Any, Any] = {}
+            memo[id(node)] = mapping
+            for key_node, value_node in node.value:
+                if type(key_node) is not yaml.ScalarNode or key_node.tag not in _KEY_TAGS:
+                    raise _Unusual
+                mapping[self._build(key_node, memo)] = self._build(value_node, memo)
+            return mapping
+        if kind is yaml.SequenceNode and tag == _SEQ:
+            items: list[Any] = []
+            memo[id(node)] = items
+            for item in node.value:
+                items.append(self._build(item, memo))
+            return items
+        raise _Unusual
 
 
 @dataclass(frozen=True)
@@ -123,13 +203,15 @@ def load_text(text: str, file: str = "<string>") -> list[RawObject]:
         try:
             docs: list[Any] = [json.loads(text)]
             lines: list[int | None] = [1]
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:
+            # JSONDecodeError is a ValueError; so is an integer longer than Python converts
+            # (4300 digits), and nesting too deep for the decoder is a RecursionError
             if file.endswith(".json"):
                 raise ManifestError(
-                    f"JSON syntax error: {exc.msg}",
+                    f"JSON syntax error: {getattr(exc, 'msg', None) or exc or 'nested too deep'}",
                     file=file,
-                    line=exc.lineno,
-                    column=exc.colno,
+                    line=getattr(exc, "lineno", None),
+                    column=getattr(exc, "colno", None),
                     hint="fix the JSON at that position (a missing comma, quote or bracket)",
                 ) from exc
             docs, lines = _load_yaml(text, file)
@@ -196,9 +278,68 @@ def _load_yaml(text: str, file: str) -> tuple[list[Any], list[int | None]]:
         ) from exc
     except yaml.YAMLError as exc:
         raise ManifestError(f"YAML error: {exc}", file=file, hint="fix the YAML syntax") from exc
-    starts = [text.count("\n", 0, m.start()) + 1 for m in _DOC_START.finditer(text)]
+    except (ValueError, TypeError, OverflowError, RecursionError, UnicodeError) as exc:
+        # PyYAML's constructors raise these for values they cannot build: a date such as
+        # 2001-02-30, `!!int x`, an integer of more than 4300 digits, a lone surrogate
+        raise ManifestError(
+            f"YAML value cannot be read: {exc}",
+            file=file,
+            hint='quote the value if it is meant as a string (for example "2001-02-30")',
+        ) from exc
+    if "&" in text and "*" in text:
+        for doc in docs:
+            if isinstance(doc, (dict, list)):
+                _check_aliases(doc, file)
+    separators = list(_DOC_START.finditer(text))
+    starts: list[int] = []
+    line, pos = 1, 0
+    for m in separators:  # counted incrementally: one pass over the text, not one per document
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        starts.append(line)
     lines: list[int | None]
-    if not starts or (starts[0] != 1 and text[: text.find("---")].strip()):
+    if not starts or (starts[0] != 1 and _has_content(text[: separators[0].start()])):
         starts = [1, *starts]
     lines = [starts[i] if i < len(starts) else None for i in range(len(docs))]
     return docs, lines
+
+
+def _has_content(preamble: str) -> bool:
+    """Whether text before the first ``---`` is a document (not only comments/directives)."""
+    return any(
+        line.strip() and not line.lstrip().startswith(("#", "%")) for line in preamble.splitlines()
+    )
+
+
+def _check_aliases(doc: Any, file: str) -> None:
+    """Refuse YAML aliases Kubernetes' decoder refuses: an alias inside its own anchor
+    (``a: &x [*x]``, a cycle) and aliasing that expands past :data:`MAX_EXPANDED_NODES` nodes
+    (a "billion laughs" document). Iterative depth-first walk; shared nodes are sized once."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(doc, True)]
+    while stack:
+        node, entering = stack.pop()
+        children = list(node.values()) if isinstance(node, dict) else node
+        if entering:
+            if id(node) in size:
+                continue
+            if id(node) in on_path:
+                raise ManifestError(
+                    "a YAML alias refers to a node that contains it (a cycle)",
+                    file=file,
+                    hint="replace the *alias inside its own &anchor by a copy of the content",
+                )
+            on_path.add(id(node))
+            stack.append((node, False))
+            stack.extend((c, True) for c in children if isinstance(c, (dict, list)))
+            continue
+        on_path.discard(id(node))
+        total = 1 + sum(size.get(id(c), 1) for c in children)
+        if total > MAX_EXPANDED_NODES:
+            raise ManifestError(
+                f"YAML aliases expand to more than {MAX_EXPANDED_NODES} values",
+                file=file,
+                hint="write the content out instead of nesting aliases of aliases",
+            )
+        size[id(node)] = total

@@ -20,7 +20,7 @@ from typing import Any
 from labkit.errors import ManifestError
 from labkit.model.labels import LabelSelector, Operator, Requirement
 from labkit.model.loader import RawObject
-from labkit.model.policy import Direction, IPBlock, NetworkPolicy, Peer, Rule
+from labkit.model.policy import Direction, IPBlock, IPNetwork, NetworkPolicy, Peer, Rule
 from labkit.model.ports import PolicyPort, Protocol
 
 
@@ -91,11 +91,26 @@ def _parse_port(ctx: _Ctx, value: Any, field: str) -> PolicyPort:
     return PolicyPort(protocol=protocol, port=port, end_port=end)
 
 
+def _network(text: object) -> IPNetwork:
+    """The network Kubernetes reads from a CIDR value: host bits masked, and the legacy forms
+    that releases up to 1.35 accept (``010.0.0.0/8`` is ``10.0.0.0/8``) understood."""
+    from labkit.model.validation.cidr import network_of
+
+    value = str(text).strip()
+    try:
+        return ip_network(value, strict=False)
+    except ValueError:
+        legacy = network_of(value)
+        if legacy is None:
+            raise
+        return ip_network(legacy, strict=False)
+
+
 def _parse_ip_block(ctx: _Ctx, value: Any, field: str) -> IPBlock:
     data = _as_dict(ctx, value, field)
     cidr = data.get("cidr")
     try:
-        network = ip_network(str(cidr).strip(), strict=False)
+        network = _network(cidr)
     except ValueError:
         raise ctx.fail(
             f"{field}.cidr", f"{cidr!r} is not a CIDR", "write it like 10.0.0.0/24"
@@ -103,7 +118,7 @@ def _parse_ip_block(ctx: _Ctx, value: Any, field: str) -> IPBlock:
     excepts = []
     for i, ex in enumerate(_as_list(ctx, data.get("except"), f"{field}.except")):
         try:
-            excepts.append(ip_network(str(ex).strip(), strict=False))
+            excepts.append(_network(ex))
         except ValueError:
             raise ctx.fail(f"{field}.except[{i}]", f"{ex!r} is not a CIDR") from None
     return IPBlock(network, tuple(excepts), raw=str(cidr))

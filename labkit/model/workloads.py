@@ -1,8 +1,8 @@
 """Pods, and the workloads that create them, from manifests.
 
 A Deployment, ReplicaSet, StatefulSet, DaemonSet or Job becomes ``replicas`` pods that carry
-its pod template's labels and container ports (``parallelism`` for a Job, one pod for a
-DaemonSet because offline there are no nodes to count). Generated pods are named
+its pod template's labels and container ports (``min(parallelism, completions)`` for a Job,
+one pod for a DaemonSet because offline there are no nodes to count). Generated pods are named
 ``<workload>-<index>``, a stable stand-in for the random suffix a cluster would add.
 """
 
@@ -19,6 +19,9 @@ from labkit.model.ports import ContainerPort, Protocol
 
 WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"})
 CALICO_IP_ANNOTATION = "cni.projectcalico.org/ipAddrs"
+MAX_WORKLOAD_PODS = 10_000
+"""Pods one workload may stand for offline (a typo such as ``replicas: 1000000000`` would
+otherwise exhaust memory)."""
 
 
 @dataclass(frozen=True)
@@ -124,8 +127,17 @@ def pods_from(raw: RawObject) -> list[PodDraft]:
     tmeta = _dict(raw, template.get("metadata"), "spec.template.metadata")
     tspec = _dict(raw, template.get("spec"), "spec.template.spec")
     if raw.kind == "Job":
+        # a Job runs min(parallelism, completions) pods at once (parallelism defaults to 1)
         count = spec.get("parallelism", 1)
         field = "spec.parallelism"
+        completions = spec.get("completions")
+        if (
+            isinstance(count, int)
+            and isinstance(completions, int)
+            and not isinstance(completions, bool)
+            and 0 <= completions < count
+        ):
+            count = completions
     elif raw.kind == "DaemonSet":
         count, field = 1, "spec"
     else:
@@ -135,6 +147,13 @@ def pods_from(raw: RawObject) -> list[PodDraft]:
         count = 1
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise _fail(raw, field, f"invalid value {count!r}", "use a whole number, 0 or more")
+    if count > MAX_WORKLOAD_PODS:
+        raise _fail(
+            raw,
+            field,
+            f"{count} pods is more than labkit models for one workload ({MAX_WORKLOAD_PODS})",
+            "use fewer replicas: a few pods per workload show the same connectivity",
+        )
     labels = _labels(raw, tmeta.get("labels"), "spec.template.metadata.labels")
     ports = container_ports(raw, tspec, "spec.template.spec")
     name = raw.name or "workload"

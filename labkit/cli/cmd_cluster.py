@@ -1,0 +1,141 @@
+"""``labkit up | down | status | doctor | reset``: the lab cluster's lifecycle.
+
+The kubectl-like object commands (``apply``, ``delete``, ``label``, ``get``, ``describe``)
+are registered from :mod:`labkit.cli.cmd_objects`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Any
+
+from labkit.cli import cmd_objects
+from labkit.cli.common import emit_json
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "up",
+        help="start the lab cluster (kind + Calico when Docker works, else simulated)",
+        description="Start the lab cluster, or reattach to the one that runs, and apply the lab "
+        "topology. --backend auto takes kind + Calico when Docker, kind and kubectl are usable, "
+        "else the simulated cluster, and says why.",
+    )
+    p.add_argument("--backend", choices=("auto", "kind", "existing", "simulated"), default="auto")
+    p.add_argument(
+        "--context",
+        metavar="NAME",
+        help="use this kubeconfig context's cluster (implies --backend existing)",
+    )
+    p.add_argument(
+        "--nodes",
+        type=int,
+        choices=(1, 3),
+        default=3,
+        help="kind nodes: 1 (light) or 3 (control plane + 2 workers, default)",
+    )
+    p.add_argument(
+        "--calico",
+        choices=("operator", "manifest"),
+        default="operator",
+        help="kind: install Calico with the tigera operator (default) or the lighter calico.yaml",
+    )
+    p.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
+    p.set_defaults(handler=run_up)
+
+    p = sub.add_parser(
+        "down",
+        help="delete the lab cluster",
+        description="Delete the lab cluster (an existing cluster only loses the "
+        "objects labkit created).",
+    )
+    p.set_defaults(handler=run_down)
+
+    p = sub.add_parser("status", help="backend, nodes, CNI, topology and the enforcement canary")
+    p.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    p.set_defaults(handler=run_status)
+
+    p = sub.add_parser("doctor", help="check Docker, kind, kubectl and the host for the kind lab")
+    p.set_defaults(handler=run_doctor)
+
+    p = sub.add_parser(
+        "reset",
+        help="back to the lab topology with no NetworkPolicies",
+        description="Delete every NetworkPolicy, restore the topology's "
+        "namespaces, pods and labels.",
+    )
+    p.set_defaults(handler=run_reset)
+
+    cmd_objects.register(sub)
+
+
+def run_up(args: argparse.Namespace) -> int:
+    from labkit.cli.progress import TerminalProgress
+    from labkit.cluster import lifecycle
+
+    result = lifecycle.up(
+        args.backend,
+        context=args.context,
+        nodes=args.nodes,
+        dry_run=args.dry_run,
+        progress=TerminalProgress(),
+        calico_mode=args.calico,
+    )
+    if isinstance(result, str):
+        print(result)
+        return 0
+    status = lifecycle.status()
+    print("\n".join(status.lines()))
+    return 0 if status.ready else 1
+
+
+def run_down(args: argparse.Namespace) -> int:
+    from labkit.cluster import lifecycle
+
+    print(lifecycle.down())
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from labkit.cluster import lifecycle
+
+    status = lifecycle.status()
+    if args.output == "json":
+        data = dataclasses.asdict(status)
+        data["details"] = dict(status.details)
+        emit_json(data)
+    else:
+        print("\n".join(status.lines()))
+    return 0 if status.ready else 1
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from labkit.cluster import lifecycle
+
+    checks = lifecycle.doctor()
+    for check in checks:
+        line = getattr(check, "line", None)
+        print(line() if callable(line) else str(check))
+    failed = [c for c in checks if not getattr(c, "ok", True) and getattr(c, "required", True)]
+    if failed:
+        print(
+            f"\n{len(failed)} required check{'s' if len(failed) != 1 else ''} failed: the "
+            "kind lab cannot start here; `labkit up` will use the simulated cluster.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def run_reset(args: argparse.Namespace) -> int:
+    from labkit.cluster import lifecycle
+
+    cluster = lifecycle.reset()
+    inventory = cluster.inventory()
+    print(
+        f"{cluster.name} cluster reset: {len(inventory.pods)} pods, "
+        f"{len(inventory.policies)} NetworkPolicies"
+    )
+    return 0

@@ -1,0 +1,73 @@
+"""``labkit explain``: why traffic from one peer to another is allowed or denied."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from labkit.cli.common import add_files, emit_json, load, report_invalid
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "explain",
+        help="why traffic between two peers is allowed or denied",
+        description="Evaluate the policies in the manifests for one connection and show the "
+        "evidence: the policies that select each side, the rule that allowed the traffic, or "
+        "the closest misses in words. Exit status 0 whatever the verdict; 1 on errors.",
+    )
+    add_files(p)
+    p.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="NS/POD|IP",
+        help="the source: namespace/pod, or an address (ip:10.0.0.5 or 10.0.0.5)",
+    )
+    p.add_argument(
+        "--to",
+        dest="destination",
+        required=True,
+        metavar="NS/POD|IP",
+        help="the destination: namespace/pod, or an address",
+    )
+    p.add_argument(
+        "--port",
+        required=True,
+        metavar="PORT[/PROTO]",
+        help="destination port and protocol, e.g. 80, 443/TCP or 53/UDP",
+    )
+    p.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--evaluate-self",
+        action="store_true",
+        help="evaluate pod-to-itself traffic like any other pair (default: allowed)",
+    )
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from labkit.engine.evaluator import Engine
+    from labkit.engine.explain import explain
+    from labkit.engine.explain_render import to_dict, to_text
+    from labkit.errors import EvaluationError, ValidationFailed
+    from labkit.model.ports import parse_probe
+
+    try:
+        port, protocol = parse_probe(args.port)
+    except ValueError as exc:
+        raise EvaluationError(f"--port: {exc}") from None
+    try:
+        inventory = load(args)
+    except ValidationFailed as exc:
+        return report_invalid(exc, args.output)
+    engine = Engine(inventory, self_traffic="evaluate" if args.evaluate_self else "allow")
+    explanation = explain(
+        engine, engine.endpoint(args.source), engine.endpoint(args.destination), port, protocol
+    )
+    if args.output == "json":
+        emit_json(to_dict(explanation))
+    else:
+        sys.stdout.write(to_text(explanation))
+    return 0

@@ -1,0 +1,84 @@
+"""``labkit images list | pull | save | load``: the lab's images, for offline workshops.
+
+Before the workshop, on a connected machine: ``labkit images pull`` then
+``labkit images save --archive labkit-images.tar``; hand out the archive (and the
+``.json`` and ``.manifests/`` beside it). On each laptop: ``labkit images load --archive
+labkit-images.tar`` then ``labkit up``, which finds every image locally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "images",
+        help="list, pull, save or load every image the kind lab needs (offline workshops)",
+        description="The node image (by digest), the pinned Calico images and agnhost: list "
+        "them, pull them, save them to one archive, or load an archive (into Docker and, when "
+        "the kind cluster exists, into its nodes). Pulling also caches the pinned Calico "
+        "manifests.",
+    )
+    p.add_argument("action", choices=("list", "pull", "save", "load"))
+    p.add_argument(
+        "--archive",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="image archive for save/load (default: <lab folder>/images/labkit-images.tar)",
+    )
+    p.add_argument(
+        "--calico-mode",
+        choices=("operator", "manifest"),
+        default="operator",
+        help="which Calico install's images (default %(default)s)",
+    )
+    p.add_argument(
+        "--calico-version",
+        default="",
+        metavar="VERSION",
+        help="a pinned Calico release (default: the pinned default)",
+    )
+    p.add_argument("--name", default="labkit", help="kind cluster to load into (load)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from labkit.cli.progress import TerminalProgress
+    from labkit.cluster import doctor
+    from labkit.cluster.kind import images
+    from labkit.cluster.kind.cluster import KindOptions, effective_node_image, kind_clusters
+    from labkit.cluster.kind.pins import load_pins
+    from labkit.cluster.paths import lab_home
+
+    pins = load_pins()
+    release = pins.calico_release(args.calico_version or None)
+    options = KindOptions(
+        name=args.name, calico_mode=args.calico_mode, calico_version=args.calico_version
+    )
+    node_image, _ = effective_node_image(options, pins, doctor.cgroup_v2())
+    wanted = images.lab_images(pins, release, args.calico_mode, node_image)
+    archive: Path = args.archive or lab_home() / "images" / "labkit-images.tar"
+    if args.action == "list":
+        print("\n".join(wanted))
+        return 0
+    progress = TerminalProgress()
+    if args.action == "pull":
+        images.pull(wanted, progress)
+        images.cache_manifests(release, progress)
+        print(f"pulled {len(wanted)} images; Calico {release.version} manifests cached")
+    elif args.action == "save":
+        images.save(wanted, archive, release, node_image, progress)
+        print(f"saved {archive} (+ {archive}.json, {archive}.manifests/)")
+    else:
+        from labkit.cluster.commands import which
+
+        target = args.name if which("kind") and args.name in kind_clusters() else None
+        images.load(archive, release, progress, target)
+        where = f"Docker and kind cluster {target}" if target else "Docker"
+        print(f"loaded {archive} into {where}", file=sys.stdout)
+    return 0

@@ -1,0 +1,241 @@
+"""Installing Calico on the kind cluster, from pinned and checked manifests.
+
+Manifests are downloaded from their pinned URL (``clusters/calico/versions.yaml``) into the
+lab cache and used only when their size and sha256 match the pins. Two install modes:
+
+* ``operator`` (Calico's own kind guide): the CRD bundle and ``tigera-operator.yaml``, then
+  ``clusters/calico/installation.yaml`` (Installation with the default pool + APIServer).
+  Files are applied server-side: idempotent, and free of client-side apply's annotation size
+  limit, the reason Calico's guide says ``create`` for the CRD bundle.
+* ``manifest`` (``calico.yaml``, lighter): calico-node and kube-controllers in kube-system.
+  Its default pool comes from environment variables of calico-node, which labkit sets to the
+  lab's default pool (otherwise Calico takes the whole pod CIDR and the dedicated pools would
+  overlap it).
+
+The dedicated pools (``clusters/calico/ippools.yaml``) are applied once Calico serves them:
+through the Calico API server (projectcalico.org/v3) with the operator, as
+crd.projectcalico.org/v1 objects with the manifest install (which has no API server).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from labkit.cluster.address_plan import AddressPlan
+from labkit.cluster.kind.pins import CalicoRelease, ManifestPin
+from labkit.cluster.kubectl import Kubectl
+from labkit.cluster.paths import cache_dir, clusters_dir
+from labkit.cluster.progress import Progress
+from labkit.errors import ClusterError
+
+log = logging.getLogger(__name__)
+
+Downloader = Callable[[str, Path, float], None]
+MANIFEST_POOL_ENV = "CALICO_IPV4POOL_CIDR"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_manifest(path: Path, pin: ManifestPin) -> None:
+    """Raise :class:`ClusterError` unless ``path`` has the pinned size and sha256."""
+    size = path.stat().st_size
+    if pin.size and size != pin.size:
+        raise ClusterError(
+            f"{path}: {size} bytes, but {pin.url} is pinned at {pin.size} bytes; labkit will "
+            "not apply it\n    fix: delete the file and run `labkit up` again (the download "
+            "was cut or the file changed upstream)"
+        )
+    actual = sha256_of(path)
+    if actual != pin.sha256:
+        raise ClusterError(
+            f"{path}: sha256 {actual} does not match the pinned {pin.sha256} for {pin.url}; "
+            "labkit will not apply it\n    fix: delete the file and run `labkit up` again; if "
+            "it keeps failing, the upstream file changed: check clusters/calico/versions.yaml"
+        )
+
+
+def _download(url: str, dest: Path, timeout: float) -> None:
+    with urllib.request.urlopen(url, timeout=timeout) as resp, dest.open("wb") as out:
+        while chunk := resp.read(1 << 20):
+            out.write(chunk)
+
+
+def fetch_manifest(
+    pin: ManifestPin, cache: Path, *, download: Downloader = _download, timeout: float = 120.0
+) -> Path:
+    """The verified manifest in ``cache``, downloading it first when needed."""
+    dest = cache / pin.file_name
+    if dest.exists():
+        try:
+            verify_manifest(dest, pin)
+            return dest
+        except ClusterError:
+            log.warning("cached %s does not match its pin; downloading it again", dest)
+            dest.unlink()
+    cache.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=pin.file_name, dir=cache)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        try:
+            download(pin.url, tmp, timeout)
+        except OSError as exc:
+            raise ClusterError(
+                f"cannot download {pin.url}: {exc}\n    fix: check the network, or copy the "
+                f"file into {cache} (`labkit images pull` on a connected machine caches it)"
+            ) from exc
+        verify_manifest(tmp, pin)
+        tmp.replace(dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def release_cache(release: CalicoRelease) -> Path:
+    return cache_dir("calico", release.version)
+
+
+def patch_manifest_pool(text: str, plan: AddressPlan) -> str:
+    """``calico.yaml`` with calico-node's default pool set to the lab's default pool."""
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    settings = {
+        MANIFEST_POOL_ENV: str(plan.default.cidr),
+        "CALICO_IPV4POOL_BLOCK_SIZE": str(plan.default.block_size),
+        "CALICO_IPV4POOL_IPIP": "Never",
+        "CALICO_IPV4POOL_VXLAN": "CrossSubnet",
+    }
+    patched = False
+    for doc in docs:
+        if doc.get("kind") != "DaemonSet" or doc.get("metadata", {}).get("name") != "calico-node":
+            continue
+        for container in doc["spec"]["template"]["spec"]["containers"]:
+            if container.get("name") != "calico-node":
+                continue
+            env = [e for e in container.get("env") or [] if e.get("name") not in settings]
+            env += [{"name": k, "value": v} for k, v in settings.items()]
+            container["env"] = env
+            patched = True
+    if not patched:
+        raise ClusterError(
+            "calico.yaml has no calico-node DaemonSet container to configure; "
+            "is the pinned manifest the right file?"
+        )
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+def ippool_docs(mode: str, root: Path | None = None) -> list[dict[str, Any]]:
+    """The dedicated pools, in the API the install serves."""
+    path = (root or clusters_dir()) / "calico" / "ippools.yaml"
+    docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+    if mode == "manifest":
+        for doc in docs:
+            doc["apiVersion"] = "crd.projectcalico.org/v1"
+    return docs
+
+
+def install(
+    kube: Kubectl,
+    release: CalicoRelease,
+    mode: str,
+    plan: AddressPlan,
+    progress: Progress,
+    *,
+    download: Downloader = _download,
+) -> None:
+    """Apply Calico (idempotent: a half-made install is completed)."""
+    cache = release_cache(release)
+    root = clusters_dir()
+    if mode == "operator":
+        progress.advance(f"Calico {release.version}: CRDs")
+        kube.apply_file(
+            fetch_manifest(release.manifest("crds"), cache, download=download), timeout=300
+        )
+        kube.run(
+            [
+                "wait",
+                "--for=condition=Established",
+                "--timeout=120s",
+                "crd/installations.operator.tigera.io",
+                "crd/apiservers.operator.tigera.io",
+                "crd/tigerastatuses.operator.tigera.io",
+            ],
+            timeout=150,
+        )
+        progress.advance(f"Calico {release.version}: operator {release.operator_image}")
+        kube.apply_file(fetch_manifest(release.manifest("operator"), cache, download=download))
+        progress.advance("Calico: Installation and APIServer (clusters/calico/installation.yaml)")
+        kube.apply_file(root / "calico" / "installation.yaml")
+    elif mode == "manifest":
+        source = fetch_manifest(release.manifest("manifest"), cache, download=download)
+        patched = cache / "calico.labkit.yaml"
+        patched.write_text(
+            patch_manifest_pool(source.read_text(encoding="utf-8"), plan), encoding="utf-8"
+        )
+        progress.advance(
+            f"Calico {release.version}: calico.yaml (default pool {plan.default.cidr})"
+        )
+        kube.apply_file(patched, timeout=300)
+    else:
+        raise ClusterError(
+            f"unknown Calico install mode {mode!r}\n    fix: use operator or manifest"
+        )
+
+
+def apply_pools(kube: Kubectl, mode: str) -> None:
+    """Create the dedicated pools (client-side apply: they are small, and the Calico API
+    server handles plain create/patch in every version)."""
+    import json
+
+    docs = ippool_docs(mode)
+    kube.run(
+        ["apply", "-f", "-"], input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs})
+    )
+
+
+def pool_problems(items: list[dict[str, Any]], plan: AddressPlan) -> list[str]:
+    """Compare the cluster's IP pools (``crd.projectcalico.org`` objects) with the plan."""
+    from ipaddress import ip_network
+
+    found = {str(i.get("metadata", {}).get("name")): i.get("spec") or {} for i in items}
+    out = []
+    for pool in plan.pools:
+        spec = found.get(pool.name)
+        if spec is None:
+            out.append(f"IP pool {pool.name} ({pool.cidr}) is missing")
+        elif ip_network(str(spec.get("cidr"))) != pool.cidr:
+            out.append(f"IP pool {pool.name} has {spec.get('cidr')}, the plan says {pool.cidr}")
+    planned = {p.name for p in plan.pools}
+    for name, spec in found.items():
+        if name in planned or spec.get("disabled"):
+            continue
+        try:
+            net = ip_network(str(spec.get("cidr")))
+        except ValueError:
+            continue
+        clash = [p.name for p in plan.pools if p.cidr.overlaps(net)]
+        if clash:
+            out.append(
+                f"IP pool {name} ({net}) overlaps {', '.join(clash)}; delete it "
+                f"(`kubectl delete ippools.crd.projectcalico.org {name}`) or recreate "
+                "the cluster"
+            )
+    return out
+
+
+def verify_pools(kube: Kubectl, plan: AddressPlan) -> list[str]:
+    return pool_problems(kube.items(["get", "ippools.crd.projectcalico.org"]), plan)

@@ -1,0 +1,79 @@
+"""``labkit up --dry-run`` for kind: the commands, config, pins and images ``up`` would use."""
+
+from __future__ import annotations
+
+from labkit.cluster import doctor
+from labkit.cluster.kind import images
+from labkit.cluster.kind.config import load_config
+from labkit.cluster.kind.options import KindOptions, create_command, effective_node_image
+from labkit.cluster.kind.pins import load_pins
+from labkit.cluster.kubectl import Kubectl
+
+
+def plan_text(options: KindOptions) -> str:
+    """What ``labkit up`` would do, without running anything (but ``docker info`` for the
+    host's cgroup version)."""
+    pins = load_pins()
+    release = pins.calico_release(options.calico_version or None)
+    config, text = load_config(options.nodes)
+    image, why = effective_node_image(options, pins, doctor.cgroup_v2())
+    kubectl = Kubectl(options.kubeconfig, options.context)
+    lines = [
+        f"kind cluster {options.name!r}: {options.nodes} node(s), Calico {release.version} "
+        f"({options.calico_mode}), budget {options.timeout_s:.0f} s",
+        f"node image: {image} ({why})",
+        f"kind {pins.kind_version} or newer, kubectl {pins.kubectl_version} (+/- 1 minor)",
+        f"kubeconfig: {options.kubeconfig} (context {options.context}; yours is untouched)",
+        "",
+        f"config {config}:",
+        *("    " + line for line in text.rstrip().splitlines()),
+        "",
+        "commands:",
+        "  " + " ".join(create_command(options, config, image)),
+    ]
+    for pin in release.manifests:
+        if (options.calico_mode == "operator") == (pin.role in ("crds", "operator")):
+            lines.append(f"  download {pin.url}\n      ({pin.size} bytes, sha256 {pin.sha256})")
+    cache = f"<lab folder>/cache/calico/{release.version}/"
+    if options.calico_mode == "operator":
+        steps = [
+            cache + release.manifest("crds").file_name,
+            cache + release.manifest("operator").file_name,
+            "clusters/calico/installation.yaml",
+        ]
+    else:
+        steps = [
+            cache + "calico.labkit.yaml (calico.yaml, calico-node's default pool set to the lab's)"
+        ]
+    lines += [
+        "  "
+        + " ".join(
+            kubectl.command(
+                [
+                    "apply",
+                    "--server-side",
+                    "--field-manager=labkit",
+                    "--force-conflicts",
+                    "-f",
+                    s,
+                ]
+            )
+        )
+        for s in steps
+    ]
+    lines += [
+        "  wait: "
+        + (
+            "tigerastatus Available"
+            if options.calico_mode == "operator"
+            else "daemonset/calico-node rolled out"
+        )
+        + ", nodes Ready, CoreDNS rolled out",
+        "  " + " ".join(kubectl.command(["apply", "-f", "clusters/calico/ippools.yaml"])),
+        "  apply the lab topology (server-side, all-or-nothing), wait for its pods",
+        "  enforcement canary in namespace labkit-canary",
+        "",
+        "images:",
+        *("  " + i for i in images.lab_images(pins, release, options.calico_mode, image)),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,261 @@
+"""The simulated cluster: the lab topology in a file, enforced by the policy engine.
+
+No Docker, no nodes: applied objects are kept (in order) in ``<lab folder>/simulated.json``, so
+the CLI and a notebook see the same cluster, and a probe is answered by the same engine that
+makes predictions, with the same jobs and results as on a real cluster. It behaves like an API
+server where learners can tell (:mod:`labkit.cluster.sim_apply`): batches are validated and
+applied all-or-nothing, namespaces must exist, pods keep their addresses, pod specs are
+immutable. A probe from or to a pod that does not exist fails (``Outcome.FAILED``), as
+``kubectl exec`` into a missing pod would; it is never shown as blocked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from labkit.cluster.backend import ApplyReport, ClusterStatus, LabCluster
+from labkit.cluster.labdir import lab_home, simulated_state_path
+from labkit.cluster.progress import LogProgress, Progress
+from labkit.cluster.sim_apply import (
+    build,
+    canonical_kind,
+    delete,
+    key_of,
+    merge,
+    set_labels,
+    to_raw,
+)
+from labkit.cluster.sim_store import Entry, FileStore, MemoryStore, Store
+from labkit.cluster.topology import (
+    SYSTEM_NAMESPACES,
+    ip_plan_for,
+    kube_system_manifests,
+    lesson_order,
+    summarise,
+    topology_manifests,
+)
+from labkit.engine.evaluator import Engine
+from labkit.errors import UnknownPeer
+from labkit.model.inventory import Inventory, check_objects
+from labkit.model.ipam import IPPlan
+from labkit.model.loader import RawObject
+from labkit.probe.jobs import Job, Outcome, Result
+from labkit.probe.runner import Runner
+
+log = logging.getLogger(__name__)
+
+CNI_TEXT = "labkit policy engine (simulates Calico NetworkPolicy enforcement)"
+NODES_TEXT = "simulated (no nodes)"
+
+
+def plan_for(entries: Sequence[Entry]) -> IPPlan:
+    """Calico's allocation for these objects: pools chosen by namespace annotation."""
+    namespaces = []
+    for entry in entries:
+        obj = entry["object"]
+        if obj.get("kind") == "Namespace":
+            meta = obj.get("metadata") or {}
+            namespaces.append((str(meta.get("name")), meta.get("annotations")))
+    return ip_plan_for(namespaces)
+
+
+def base_objects(topology: bool = True) -> list[RawObject]:
+    """A new simulated cluster: the system namespaces and CoreDNS, plus the lab topology;
+    without ``topology``, only the four namespaces every cluster has (an empty cluster)."""
+    if not topology:
+        return kube_system_manifests(coredns=False)
+    return [*kube_system_manifests(), *topology_manifests()]
+
+
+class SimulatedRunner:
+    """Answers probe jobs from the engine over one snapshot of the cluster.
+
+    Same verdicts as :class:`labkit.probe.runner.EngineRunner`; a job whose source or
+    destination pod does not exist is ``FAILED`` with a sentence saying which.
+    """
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.engine = Engine(inventory)
+
+    def run(self, jobs: Sequence[Job]) -> list[Result]:
+        results: list[Result] = []
+        for job in jobs:
+            try:
+                side = "source"
+                src = self.engine.endpoint(job.src)
+                side = "destination"
+                dst = self.engine.endpoint(job.dst)
+            except UnknownPeer:
+                peer = job.src if side == "source" else job.dst
+                results.append(
+                    Result(
+                        job,
+                        Outcome.FAILED,
+                        f"probe could not run: the {side} {peer} does not exist in the simulated "
+                        "cluster (pods are NAMESPACE/POD; see `labkit get pods -A`)",
+                    )
+                )
+                continue
+            verdict = self.engine.allowed(src, dst, job.probe.port, job.probe.protocol)
+            if verdict is None:
+                results.append(
+                    Result(
+                        job,
+                        Outcome.NOT_APPLICABLE,
+                        "no policy can apply between two non-pod addresses",
+                    )
+                )
+            elif verdict:
+                results.append(
+                    Result(
+                        job, Outcome.ALLOWED, "simulated cluster: the policies in force allow it"
+                    )
+                )
+            else:
+                results.append(
+                    Result(
+                        job, Outcome.BLOCKED, "simulated cluster: the policies in force block it"
+                    )
+                )
+        return results
+
+
+class SimulatedCluster(LabCluster):
+    """The in-process cluster (backend ``simulated``)."""
+
+    name = "simulated"
+
+    def __init__(self, home: Path | None = None, *, store: Store | None = None) -> None:
+        self.home = home if home is not None else lab_home()
+        self.store: Store = (
+            store if store is not None else FileStore(simulated_state_path(self.home))
+        )
+        self._cached: tuple[object, Inventory] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @classmethod
+    def up(
+        cls,
+        home: Path | None = None,
+        progress: Progress | None = None,
+        *,
+        topology: bool = True,
+        fresh: bool = False,
+    ) -> SimulatedCluster:
+        """Create the cluster with the topology, or keep the one that exists (``fresh``
+        recreates it)."""
+        cluster = cls(home)
+        prog = progress or LogProgress()
+        if cluster.store.exists() and not fresh:
+            prog.step("Simulated cluster exists; keeping its state")
+            cluster.raw_objects()  # fails now, with a fix, if the file is damaged
+            prog.finish(
+                f"simulated cluster at {cluster.state_path} (labkit reset restores the topology)"
+            )
+            return cluster
+        prog.step("Creating the simulated cluster", 2)
+        report = cluster.reset(topology=topology)
+        prog.advance(f"{len(report.applied)} objects applied")
+        prog.finish(f"simulated cluster ready at {cluster.state_path}")
+        return cluster
+
+    @classmethod
+    def in_memory(
+        cls, objects: Iterable[RawObject] = (), *, validate: bool = True
+    ) -> SimulatedCluster:
+        """A throwaway cluster holding ``objects`` (nothing is written to disk)."""
+        cluster = cls(Path("<memory>"), store=MemoryStore([]))
+        items = list(objects)
+        if validate:
+            check_objects(items, cluster.kubernetes_version)
+        cluster.store.update(lambda entries: merge(entries, items, plan_for))
+        return cluster
+
+    @property
+    def state_path(self) -> Path | None:
+        return self.store.path if isinstance(self.store, FileStore) else None
+
+    def exists(self) -> bool:
+        return self.store.exists()
+
+    def reset(self, *, topology: bool = True) -> ApplyReport:
+        """Back to a new cluster: system namespaces, CoreDNS and the topology (or, without
+        ``topology``, an empty cluster). Everything else is deleted."""
+        objects = base_objects(topology)
+        check_objects(objects, self.kubernetes_version)
+        entries, report = merge([], objects, plan_for)
+        self.store.replace(entries)
+        return report
+
+    def down(self) -> bool:
+        """Delete the cluster's state; ``False`` when there was none."""
+        return self.store.remove()
+
+    # -- primitives ------------------------------------------------------------------------
+    def raw_objects(self) -> list[RawObject]:
+        """Every stored object, in the order applied (status as the cluster set it)."""
+        return [to_raw(e) for e in self.store.read()]
+
+    def inventory(self) -> Inventory:
+        stamp = self.store.stamp()
+        if self._cached is not None and stamp is not None and self._cached[0] == stamp:
+            return self._cached[1]
+        entries = self.store.read()
+        inventory = build(entries, plan_for(entries))
+        self._cached = (stamp, inventory)
+        return inventory
+
+    def _apply_objects(self, objects: Sequence[RawObject]) -> ApplyReport:
+        return self.store.update(lambda entries: merge(entries, objects, plan_for))
+
+    def _delete(self, kind: str, namespace: str, name: str) -> bool:
+        return self.store.update(lambda entries: delete(entries, kind, namespace, name))
+
+    def _set_labels(
+        self, kind: str, namespace: str, name: str, changes: Mapping[str, str | None]
+    ) -> None:
+        def workload_of() -> str | None:
+            for pod in self.inventory().pods:
+                if pod.namespace == namespace and pod.name == name and pod.workload:
+                    return pod.workload
+            return None
+
+        kind = canonical_kind([], kind)
+        self.store.update(
+            lambda entries: (set_labels(entries, kind, namespace, name, changes, workload_of), None)
+        )
+
+    def runner(self) -> Runner:
+        return SimulatedRunner(self.inventory())
+
+    def peers(self, namespaces: Iterable[str] | None = None) -> list[str]:
+        """Pods of ``namespaces``, by default of every namespace but the system ones
+        (``kube-system`` and the like), so the default matrix is the lab's; the lab pods come
+        first, in lesson order."""
+        if namespaces:
+            return lesson_order(super().peers(namespaces))
+        return lesson_order(
+            p.key for p in self.inventory().pods if p.namespace not in SYSTEM_NAMESPACES
+        )
+
+    def status(self) -> ClusterStatus:
+        from labkit.cluster.enforcement_check import check_enforcement
+
+        inventory = self.inventory()
+        copy = SimulatedCluster.in_memory(self.raw_objects(), validate=False)
+        canary = check_enforcement(copy, timeout=0, ready_timeout=0, cleanup=False)
+        return ClusterStatus(
+            backend=self.name,
+            ready=canary.passed,
+            nodes=(NODES_TEXT,),
+            cni=CNI_TEXT,
+            topology=summarise((p.key for p in inventory.pods), len(inventory.policies)),
+            canary=canary.message + " (run on a copy of this cluster)",
+            details=(("state", str(self.state_path or "in memory")),),
+        )
+
+    def object_keys(self) -> list[tuple[str, str, str]]:
+        """``(kind, namespace, name)`` of every stored object, in order."""
+        return [key_of(e["object"]) for e in self.store.read()]

@@ -1,0 +1,335 @@
+"""The notebook facade: ``import labkit.lab as lab``.
+
+A handful of calls, each a step of a lesson that shows its result and, beside it, the kubectl
+command that does the same by hand::
+
+    session = lab.up()                      # progress bar; kind+Calico, a cluster, or simulated
+    lab.show_topology()                     # namespaces, pods, addresses
+    lab.probe_matrix(["80/TCP", "81/UDP"])  # heatmaps, rows = from
+    lab.apply("policy.yaml")
+    lab.explain("trusted/client", "my-segment/critical-app", "80/TCP")
+    lab.check("untrusted/client", "my-segment/database", "80/TCP", expect="blocked")
+
+The lab's state lives in the lab folder (``$LABKIT_HOME`` or ``<project>/.labkit``), so every
+call reconnects to the cluster ``up`` recorded, and the CLI sees the same lab. When the
+environment variable ``LABKIT_BACKEND`` is set, ``up()`` uses that backend instead of choosing
+one (the notebook tests set it to ``simulated``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+# Submodules are loaded first, so that the functions below (``kubectl``, ``quiz``) and not the
+# modules of the same name are this package's attributes.
+from labkit.lab import kubectl as _kubectl_commands
+from labkit.lab import quiz as _quiz
+from labkit.lab.kubectl import Commands
+from labkit.lab.progress import NotebookProgress
+from labkit.lab.quiz import CheckResult, Feedback, Question, grade
+from labkit.lab.views import Audit, Connectivity, Done, LabSession, Matrices, Picture
+from labkit.probe.jobs import ProbeSpec
+from labkit.probe.table import TruthTable
+
+if TYPE_CHECKING:
+    from labkit.cluster.backend import ClusterStatus, LabCluster
+    from labkit.cluster.progress import Progress
+    from labkit.engine.explain import Explanation
+
+__all__ = [
+    "BACKEND_ENV",
+    "Audit",
+    "CheckResult",
+    "Commands",
+    "Connectivity",
+    "Done",
+    "Feedback",
+    "LabSession",
+    "Matrices",
+    "NotebookProgress",
+    "Picture",
+    "Question",
+    "apply",
+    "audit",
+    "check",
+    "cluster",
+    "connectivity",
+    "explain",
+    "grade",
+    "kubectl",
+    "label",
+    "predicted_matrix",
+    "probe_matrix",
+    "quiz",
+    "show",
+    "show_topology",
+    "status",
+    "up",
+]
+
+BACKEND_ENV = "LABKIT_BACKEND"
+"""When set (``simulated``, ``kind``, ``existing``), ``up()`` uses this backend."""
+
+ProbeLike = str | int | ProbeSpec
+
+
+def _probe(value: ProbeLike) -> ProbeSpec:
+    if isinstance(value, ProbeSpec):
+        return value
+    if isinstance(value, int):
+        return ProbeSpec(value)
+    try:
+        return ProbeSpec.parse(value)
+    except ValueError as exc:
+        from labkit.errors import LabkitError
+
+        raise LabkitError(str(exc)) from None
+
+
+def _probes(values: ProbeLike | Sequence[ProbeLike]) -> list[ProbeSpec]:
+    if isinstance(values, (str, int, ProbeSpec)):
+        return [_probe(values)]
+    return [_probe(v) for v in values]
+
+
+def chosen_backend(requested: str, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """``(backend to ask for, the reason in words)``: ``LABKIT_BACKEND`` overrides ``auto``."""
+    env = (environ if environ is not None else os.environ).get(BACKEND_ENV, "").strip()
+    if requested == "auto" and env:
+        return env, f"{BACKEND_ENV}={env} is set in the environment, so it was used as asked."
+    if requested == "auto":
+        return "auto", ""
+    return requested, f"You asked for backend={requested!r}."
+
+
+def up(
+    backend: str = "auto",
+    *,
+    context: str | None = None,
+    nodes: int = 3,
+    progress: Progress | None = None,
+) -> LabSession:
+    """Bring the lab up (or reconnect to it) and say which backend runs and why.
+
+    ``backend="auto"`` takes kind + Calico when Docker and kind work, else the simulated
+    cluster; ``"existing"`` uses the cluster of your kubeconfig ``context``.
+    """
+    from labkit.cluster import lifecycle
+    from labkit.errors import ClusterError, LabkitError
+
+    name, why = chosen_backend(backend)
+    bar = progress if progress is not None else NotebookProgress("Bringing the lab up")
+    try:
+        result = lifecycle.up(name, context=context, nodes=nodes, progress=bar)
+    except LabkitError as exc:
+        if isinstance(bar, NotebookProgress):
+            bar.fail(str(exc).splitlines()[0])
+        raise
+    if isinstance(result, str):
+        raise ClusterError(f"up() returned a plan instead of a cluster:\n{result}")
+    found = lifecycle.status()
+    recorded = dict(found.details).get("why", "")
+    return LabSession(
+        result, found, why or recorded or _fallback_reason(found), _kubectl_commands.for_step("up")
+    )
+
+
+def _fallback_reason(found: ClusterStatus) -> str:
+    return f"backend='auto' chose {found.backend}."
+
+
+def cluster() -> LabCluster:
+    """The lab cluster ``up()`` recorded (raises with a hint when no lab is up)."""
+    from labkit.cluster.lifecycle import connect
+
+    return connect()
+
+
+def status() -> ClusterStatus:
+    """Backend, readiness, nodes, CNI and why this backend runs."""
+    from labkit.cluster.lifecycle import status as lifecycle_status
+
+    return lifecycle_status()
+
+
+def _default_peers(lab: LabCluster, namespaces: Iterable[str] | None) -> list[str]:
+    """The lab pods in the lesson order, then any other pod outside the system namespaces."""
+    from labkit.cluster.topology import LAB_PODS, SYSTEM_NAMESPACES
+
+    if namespaces is not None:
+        return lab.peers(namespaces)
+    present = lab.peers()
+    ordered = [p for p in LAB_PODS if p in present]
+    extra = sorted(
+        p for p in present if p not in ordered and p.split("/")[0] not in SYSTEM_NAMESPACES
+    )
+    return ordered + extra
+
+
+def probe_matrix(
+    probes: ProbeLike | Sequence[ProbeLike] = ("80/TCP",),
+    *,
+    namespaces: Iterable[str] | None = None,
+    peers: Sequence[str] | None = None,
+) -> Matrices:
+    """Probe every ordered pair of lab pods on each probe; shows one heatmap per probe."""
+    lab = cluster()
+    chosen = list(peers) if peers else _default_peers(lab, namespaces)
+    specs = _probes(probes)
+    tables = lab.probe_matrix(specs, peers=chosen)
+    source = f"probed on the {lab.name} cluster (rows: from, columns: to)"
+    return Matrices(tuple(tables), source, _probe_commands(lab, chosen, specs))
+
+
+def _probe_commands(lab: LabCluster, peers: Sequence[str], specs: Sequence[ProbeSpec]) -> Commands:
+    """The probe of one example pair (the last peer to the first), once per probe."""
+    if len(peers) < 2:
+        return _kubectl_commands.for_step("probe")
+    src, dst = peers[-1], peers[0]
+    address = _address(lab, dst)
+    lines = tuple(_kubectl_commands.connect(src, address, s.port, s.protocol) for s in specs)
+    note = f"{src} -> {dst}; the matrix runs this for every ordered pair"
+    return Commands("probe", lines, note)
+
+
+def _address(lab: LabCluster, peer: str) -> str:
+    if peer.startswith("ip:"):
+        return peer[3:]
+    pod = lab.inventory().pod(peer)
+    return str(pod.ip) if pod.ip is not None else "DST_POD_IP"
+
+
+def predicted_matrix(
+    probes: ProbeLike | Sequence[ProbeLike] = ("80/TCP",),
+    *,
+    namespaces: Iterable[str] | None = None,
+    peers: Sequence[str] | None = None,
+) -> Matrices:
+    """What the policy engine predicts for the same pairs as :func:`probe_matrix`."""
+    lab = cluster()
+    chosen = list(peers) if peers else _default_peers(lab, namespaces)
+    tables = lab.predicted_matrix(_probes(probes), peers=chosen)
+    return Matrices(tuple(tables), "predicted by the policy engine (rows: from, columns: to)")
+
+
+def connectivity(namespaces: Iterable[str] | None = None) -> Connectivity:
+    """Every port and protocol allowed per ordered pair of lab pods, as predicted."""
+    from labkit.engine.matrix import compute_matrix
+    from labkit.probe.table import ConnectivityTable
+
+    lab = cluster()
+    engine = lab.engine()
+    endpoints = [engine.inventory.pod(key) for key in _default_peers(lab, namespaces)]
+    table = ConnectivityTable(compute_matrix(engine, endpoints))
+    return Connectivity(table, _kubectl_commands.for_step("policies"))
+
+
+def show(table: TruthTable) -> Picture:
+    """One truth table as a heatmap."""
+    from labkit.lab.heatmap import heatmap
+
+    return Picture(heatmap(table), alt=f"probe {table.probe}")
+
+
+def show_topology(
+    probe: ProbeLike | None = None, *, namespaces: Iterable[str] | None = None
+) -> Picture:
+    """Draw the lab's namespaces and pods with their addresses; with ``probe``, an arrow for
+    every pair the probe finds allowed."""
+    from labkit.cluster.topology import DEFAULT_POOL, POOLS
+    from labkit.lab.topology import draw_topology
+
+    lab = cluster()
+    inventory = lab.inventory()
+    shown = list(namespaces) if namespaces is not None else None
+    if shown is None:
+        from labkit.cluster.topology import LAB_NAMESPACES
+
+        present = {p.namespace for p in inventory.pods}
+        shown = [ns for ns in LAB_NAMESPACES if ns in present]
+        shown += sorted(present - set(shown))
+    captions = {ns: f"{DEFAULT_POOL.name} {DEFAULT_POOL.cidr}" for ns in shown}
+    captions |= {ns: f"{pool.name} {pool.cidr}" for pool in POOLS for ns in pool.namespaces}
+    table = None
+    if probe is not None:
+        table = lab.probe_matrix([_probe(probe)], peers=_default_peers(lab, namespaces))[0]
+    from labkit.cluster.topology import LAB_PODS
+
+    figure = draw_topology(
+        inventory, table=table, namespaces=shown, captions=captions, pod_order=LAB_PODS
+    )
+    return Picture(figure, _kubectl_commands.for_step("topology"), "lab topology")
+
+
+def apply(
+    source: str
+    | Path
+    | Sequence[str | Path]
+    | Mapping[str, object]
+    | Sequence[Mapping[str, object]],
+) -> Done:
+    """Validate, then apply manifests (a path, YAML text or an object); nothing is applied
+    when one object is invalid."""
+    report = cluster().apply(source)
+    shown = source if isinstance(source, (str, Path)) and "\n" not in str(source) else "FILE.yaml"
+    return Done.applied(report, _kubectl_commands.for_step("apply", shown))
+
+
+def label(
+    kind: str, name: str, labels: Mapping[str, str | None], namespace: str = "default"
+) -> Done:
+    """Set (``{"k": "v"}``) or remove (``{"k": None}``) labels on a Namespace or Pod."""
+    cluster().label(kind, name, labels, namespace)
+    ns = None if kind == "Namespace" else namespace
+    changes = ", ".join(f"{k}-" if v is None else f"{k}={v}" for k, v in labels.items())
+    return Done(
+        f"{kind} {name}: {changes}", _kubectl_commands.for_step("label", kind, name, labels, ns)
+    )
+
+
+def explain(src: str, dst: str, probe: ProbeLike = "80/TCP") -> Explanation:
+    """Why ``src`` may or may not reach ``dst`` on ``probe``: the policies and rules of both
+    sides, as the engine sees the lab now."""
+    from labkit.engine.explain import explain_by_name
+
+    spec = _probe(probe)
+    return explain_by_name(cluster().engine(), src, dst, spec.port, spec.protocol)
+
+
+def audit() -> Audit:
+    """Findings on the lab's policies, most severe first, each with its fix (a policy that
+    selects nothing, rules that are ignored, egress without DNS, shadowed policies, ...)."""
+    from labkit.engine.audit import audit as engine_audit
+
+    findings = engine_audit(cluster().inventory())
+    return Audit(tuple(findings), _kubectl_commands.for_step("audit"))
+
+
+def check(
+    src: str, dst: str, probe: ProbeLike = "80/TCP", *, expect: str | bool = "allowed"
+) -> CheckResult:
+    """Probe one pair and compare with what you expected (``"allowed"`` or ``"blocked"``)."""
+    spec = _probe(probe)
+    lab = cluster()
+    result = lab.probe(src, dst, spec.port, spec.protocol)
+    command = _kubectl_commands.connect(src, _address(lab, dst), spec.port, spec.protocol)
+    return _quiz.compare(expect, result, command)
+
+
+def quiz(questions: str | Sequence[Question]) -> Any:
+    """Multiple-choice questions as buttons with instant feedback: a named set of
+    :mod:`labkit.lab.quizzes` (``"start-here"``) or your own :class:`Question` list."""
+    if isinstance(questions, str):
+        from labkit.lab.quizzes import questions as named
+
+        return _quiz.quiz(named(questions))
+    return _quiz.quiz(questions)
+
+
+def kubectl(step: str, *args: Any, **kwargs: Any) -> Commands:
+    """The kubectl commands of a facade step (``up``, ``topology``, ``apply``, ``probe``,
+    ``policies``, ``explain``, ``audit``, ``label``)."""
+    return _kubectl_commands.for_step(step, *args, **kwargs)

@@ -1,0 +1,219 @@
+"""``metadata`` of every object: name, generateName, namespace, labels, annotations.
+
+``ValidateObjectMetaAccessor`` (``k8s.io/apimachinery/pkg/api/validation/objectmeta.go``), in its
+order: ``generateName`` (checked as a prefix), ``name`` (Required "name or generateName is
+required" when both are empty), ``namespace`` (a DNS-1123 label), ``generation`` (not
+negative), ``labels``, ``annotations`` (keys are label keys, compared in lower case).
+
+What kubectl and the API server do first, and labkit therefore does too:
+
+* a namespaced object without ``metadata.namespace`` goes to the current namespace
+  (``default``): no error;
+* a cluster-scoped object (Namespace) has its ``metadata.namespace`` cleared silently;
+* ``generateName`` without ``name`` (``kubectl create``) gets a random five-character suffix
+  before validation; that generated name is not checked here because it is not known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from labkit.model.validation.collector import Collector
+from labkit.model.validation.decode import (
+    as_int32,
+    as_mapping,
+    as_string,
+    as_string_map,
+    check_fields,
+)
+from labkit.model.validation.labels import check_labels, is_label_key, key_hint
+from labkit.model.validation.names import (
+    is_dns1035_label,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    mask_trailing_dash,
+    suggest_name,
+)
+from labkit.model.validation.version import KubeVersion
+
+META_FIELDS = (
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
+)
+
+NameCheck = Callable[[str, KubeVersion], list[str]]
+
+
+def subdomain_name(name: str, version: KubeVersion) -> list[str]:
+    """``NameIsDNSSubdomain`` (most kinds)."""
+    return is_dns1123_subdomain(name, version)
+
+
+def label_name(name: str, version: KubeVersion) -> list[str]:
+    """``NameIsDNSLabel`` (Namespaces, StatefulSets from 1.27)."""
+    return is_dns1123_label(name, version)
+
+
+def service_name(name: str, version: KubeVersion) -> list[str]:
+    """``NameIsDNS1035Label`` (Services)."""
+    return is_dns1035_label(name, version)
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    """The decoded metadata fields that validation reads."""
+
+    name: str = ""
+    generate_name: str = ""
+    namespace: str = ""
+    generation: int | None = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+
+
+def decode_meta(col: Collector, value: Any) -> ObjectMeta:
+    data = as_mapping(col, value, "metadata", "metadata")
+    if data is None:
+        return ObjectMeta()
+    check_fields(col, data, META_FIELDS, "metadata", "ObjectMeta", _meta_home)
+    name = as_string(col, data.get("name"), "metadata.name", "quote the name")
+    generate = as_string(col, data.get("generateName"), "metadata.generateName")
+    namespace = as_string(col, data.get("namespace"), "metadata.namespace", "quote the namespace")
+    generation = as_int32(col, data.get("generation"), "metadata.generation")
+    labels = as_string_map(col, data.get("labels"), "metadata.labels", "label")
+    annotations = as_string_map(col, data.get("annotations"), "metadata.annotations", "annotation")
+    return ObjectMeta(
+        name=name or "",
+        generate_name=generate or "",
+        namespace=namespace or "",
+        generation=generation,
+        labels=labels,
+        annotations=annotations,
+    )
+
+
+def _meta_home(key: str) -> str:
+    if key in (
+        "podSelector",
+        "ingress",
+        "egress",
+        "policyTypes",
+        "containers",
+        "selector",
+        "ports",
+        "template",
+        "replicas",
+    ):
+        return "spec (a sibling of metadata, not inside it)"
+    return ""
+
+
+def check_meta(
+    col: Collector, meta: ObjectMeta, name_check: NameCheck, *, namespaced: bool, kind: str
+) -> None:
+    """``ValidateObjectMeta`` for a create request."""
+    version = col.version
+    if meta.generate_name:
+        for msg in name_check(mask_trailing_dash(meta.generate_name), version):
+            col.invalid(
+                "metadata.generateName",
+                meta.generate_name,
+                msg,
+                _name_hint(kind, meta.generate_name, name_check, prefix=True),
+            )
+    if not meta.name:
+        if not meta.generate_name:
+            col.required(
+                "metadata.name",
+                "name or generateName is required",
+                f"give the {kind} a name under metadata, e.g. name: "
+                f"{_example_name(kind)} (lower-case letters, digits and '-')",
+            )
+    else:
+        for msg in name_check(meta.name, version):
+            col.invalid(
+                "metadata.name",
+                meta.name,
+                msg,
+                _name_hint(kind, meta.name, name_check, prefix=False),
+            )
+    if namespaced and meta.namespace:
+        for msg in is_dns1123_label(meta.namespace, version):
+            col.invalid("metadata.namespace", meta.namespace, msg, _namespace_hint(meta.namespace))
+    if meta.generation is not None and meta.generation < 0:
+        col.invalid(
+            "metadata.generation",
+            meta.generation,
+            "must be greater than or equal to 0",
+            "remove metadata.generation: the API server sets it",
+        )
+    check_labels(col, meta.labels, "metadata.labels")
+    for key in meta.annotations or {}:
+        for msg in is_label_key(key.lower(), version):
+            col.invalid(
+                "metadata.annotations",
+                key,
+                msg,
+                "annotation keys follow the label key rules (case aside): " + key_hint(key),
+            )
+
+
+def _example_name(kind: str) -> str:
+    return {
+        "NetworkPolicy": "allow-web",
+        "Namespace": "team-a",
+        "Pod": "web",
+        "Service": "web",
+        "Deployment": "web",
+    }.get(kind, "web")
+
+
+def _name_hint(kind: str, value: str, name_check: NameCheck, *, prefix: bool) -> str:
+    what = "generateName" if prefix else "name"
+    if name_check is service_name:
+        rule = (
+            "a Service name is at most 63 lower-case letters, digits and '-', starting "
+            "with a letter and ending with a letter or digit"
+        )
+        suggestion = suggest_name(value, label=True)
+        if suggestion and not suggestion[0].isalpha():
+            suggestion = ""
+    elif name_check is label_name:
+        rule = (
+            f"a {kind} {what} is at most 63 lower-case letters, digits and '-', starting "
+            "and ending with a letter or digit (no dots)"
+        )
+        suggestion = suggest_name(value, label=True)
+    else:
+        rule = (
+            f"a {kind} {what} is at most 253 lower-case letters, digits, '-' and '.', "
+            "starting and ending with a letter or digit"
+        )
+        suggestion = suggest_name(value)
+    if prefix:
+        return rule + " (a trailing '-' is allowed)"
+    return f"{rule}: rename it, e.g. to {suggestion}" if suggestion else rule
+
+
+def _namespace_hint(value: str) -> str:
+    suggestion = suggest_name(value, label=True)
+    rule = (
+        "a namespace name is at most 63 lower-case letters, digits and '-', starting and "
+        "ending with a letter or digit (no dots, no upper case)"
+    )
+    return f"{rule}: e.g. {suggestion}" if suggestion else rule

@@ -1,0 +1,180 @@
+"""The kind + Calico lab on a real Docker engine (marked ``live``; skipped without
+LABKIT_LIVE=1, Docker, kind and kubectl; see tests/conftest.py).
+
+The tests run in order on one cluster named ``labkit`` (reused when ``labkit up`` already
+made it, as in CI): bring-up, the enforcement canary, the 9 x 9 probe matrix against the
+engine's prediction with and without policies, pools, pinned images, a fast second ``up``,
+the existing-cluster backend on the same context, and finally ``down``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from labkit.cluster.address_plan import check_pod_addresses, load_address_plan
+from labkit.cluster.deploy import canary_cache, ensure_enforced
+from labkit.cluster.kind.cluster import KindCluster, KindOptions, kind_clusters
+from labkit.cluster.kind.pins import load_pins
+from labkit.cluster.progress import LogProgress
+from labkit.probe.jobs import Outcome, ProbeSpec
+
+pytestmark = pytest.mark.live
+
+PROBES = (ProbeSpec(80), ProbeSpec.parse("81/UDP"))
+POLICIES = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny-ingress, namespace: my-segment}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: frontend-to-backend, namespace: my-segment}
+spec:
+  podSelector: {matchLabels: {role: backend}}
+  ingress:
+    - from: [{podSelector: {matchLabels: {role: frontend}}}]
+      ports: [{port: 80}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: branch-to-database, namespace: my-segment}
+spec:
+  podSelector: {matchLabels: {role: database}}
+  ingress:
+    - from: [{ipBlock: {cidr: 192.168.1.0/24}}]
+      ports: [{protocol: UDP, port: 81}]
+"""
+
+
+@pytest.fixture(scope="module")
+def options() -> KindOptions:
+    return KindOptions()
+
+
+@pytest.fixture(scope="module")
+def cluster(options: KindOptions) -> Iterator[KindCluster]:
+    started = time.monotonic()
+    found = KindCluster.up(options, LogProgress())
+    print(f"labkit up took {time.monotonic() - started:.1f} s")
+    yield found
+
+
+def lab_peers() -> list[str]:
+    from labkit.cluster.topology import LAB_PODS
+
+    return list(LAB_PODS)
+
+
+def test_up_gives_a_ready_cluster_that_enforces_policy(cluster: KindCluster) -> None:
+    status = cluster.status()
+    assert status.ready, "\n".join(status.lines())
+    assert len(status.nodes) == cluster.options.nodes
+    assert status.canary.startswith("enforced")
+
+
+def test_canary_proves_enforcement_when_run_again(cluster: KindCluster) -> None:
+    result = ensure_enforced(
+        cluster,
+        load_pins().agnhost_image,
+        LogProgress(),
+        canary_cache(cluster.name, cluster.options.name),
+        rerun=True,
+    )
+    assert result.enforced
+    assert result.block_s < 20
+
+
+def test_lab_pods_sit_in_their_pools(cluster: KindCluster) -> None:
+    plan = load_address_plan()
+    namespaces = {p.split("/")[0] for p in lab_peers()}
+    assert check_pod_addresses(plan, cluster.inventory(), namespaces) == []
+    assert sorted(cluster.peers()) == sorted(lab_peers())
+
+
+def compare(cluster: KindCluster) -> None:
+    peers = lab_peers()
+    observed = cluster.probe_matrix(PROBES, peers=peers)
+    predicted = cluster.predicted_matrix(PROBES, peers=peers)
+    for seen, want in zip(observed, predicted, strict=True):
+        assert len(seen.peers) == 9
+        failed = [
+            (s, d, seen.details[i][j])
+            for i, s in enumerate(seen.peers)
+            for j, d in enumerate(seen.peers)
+            if seen.cells[i][j] is Outcome.FAILED
+        ]
+        assert failed == [], f"probe {seen.probe}: probes failed: {failed}"
+        assert seen.disagreements(want) == [], seen.to_text()
+
+
+def test_nine_by_nine_matrix_matches_the_prediction_without_policies(cluster: KindCluster) -> None:
+    for policy in cluster.policies():
+        if policy.namespace in {p.split("/")[0] for p in lab_peers()}:
+            cluster.delete("NetworkPolicy", policy.name, policy.namespace)
+    compare(cluster)
+
+
+def test_nine_by_nine_matrix_matches_the_prediction_with_policies(cluster: KindCluster) -> None:
+    cluster.apply(POLICIES)
+    try:
+        compare(cluster)
+        table = cluster.probe_matrix((ProbeSpec(80),), peers=lab_peers())[0]
+        assert table.outcome("my-segment/frontend", "my-segment/backend") is Outcome.ALLOWED
+        assert table.outcome("trusted/client", "my-segment/backend") is Outcome.BLOCKED
+    finally:
+        for name in ("default-deny-ingress", "frontend-to-backend", "branch-to-database"):
+            cluster.delete("NetworkPolicy", name, "my-segment")
+
+
+def test_every_calico_image_running_is_pinned(cluster: KindCluster) -> None:
+    release = load_pins().calico_release(cluster.options.calico_version or None)
+    pinned = set(release.images(cluster.options.calico_mode))
+    running = set()
+    for pod in cluster.kubectl.items(["get", "pods", "--all-namespaces"]):
+        ns = pod["metadata"]["namespace"]
+        if ns in {"calico-system", "calico-apiserver", "tigera-operator"} or pod["metadata"][
+            "name"
+        ].startswith("calico-"):
+            for c in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]:
+                running.add(c["image"].split("@")[0].removeprefix("docker.io/"))
+    assert running - pinned == set()
+
+
+def test_second_up_reuses_the_ready_cluster_in_seconds(
+    options: KindOptions, cluster: KindCluster
+) -> None:
+    started = time.monotonic()
+    again = KindCluster.up(options, LogProgress())
+    took = time.monotonic() - started
+    print(f"second labkit up took {took:.1f} s")
+    assert took < 30
+    assert again.status().ready
+
+
+def test_existing_backend_on_the_kind_context_then_cleanup(cluster: KindCluster) -> None:
+    from labkit.cluster.existing import ExistingCluster
+
+    existing = ExistingCluster.up(
+        cluster.options.context, LogProgress(), kubeconfig=cluster.options.kubeconfig
+    )
+    assert existing.uses_pools
+    assert existing.status().ready
+    existing.cleanup()
+    cluster.kubectl.run(
+        ["wait", "--for=delete", "namespace/my-segment", "--timeout=120s"], timeout=150, check=False
+    )
+    namespaces = {n["metadata"]["name"] for n in cluster.kubectl.items(["get", "namespaces"])}
+    assert "my-segment" not in namespaces
+    assert "kube-system" in namespaces and "calico-system" in namespaces
+
+
+def test_down_removes_the_cluster_and_its_kubeconfig(
+    options: KindOptions, cluster: KindCluster
+) -> None:
+    cluster.down()
+    assert options.name not in kind_clusters()
+    assert not options.kubeconfig.exists()
