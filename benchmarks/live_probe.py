@@ -19,6 +19,24 @@ from labkit.cluster import commands, doctor
 from labkit.probe.jobs import Outcome, ProbeSpec
 
 
+def node_memory(cluster_name: str) -> dict[str, str]:
+    """Memory each kind node container uses now (``docker stats``), for the README's figure."""
+    nodes = commands.run(["kind", "get", "nodes", "--name", cluster_name], timeout=60)
+    names = [n for n in nodes.stdout.split() if n]
+    if not names:
+        return {}
+    result = commands.run(
+        ["docker", "stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}", *names],
+        timeout=60,
+    )
+    usage: dict[str, str] = {}
+    for line in result.stdout.splitlines():
+        name, _, mem = line.partition("\t")
+        if name:
+            usage[name] = mem.strip()
+    return usage
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument(
@@ -78,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     figures["probe_passes"] = passes
+    figures["node_memory"] = node_memory(options.name)
     if args.json:
         json.dump(figures, sys.stdout, indent=2)
         sys.stdout.write("\n")

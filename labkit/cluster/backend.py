@@ -18,7 +18,7 @@ from labkit.engine.evaluator import Engine
 from labkit.errors import LabkitError, ValidationFailed
 from labkit.model.inventory import Inventory, check_objects
 from labkit.model.loader import RawObject, load_paths, load_text
-from labkit.model.objects import Namespace, Pod
+from labkit.model.objects import MANAGED_LABEL, Namespace, Pod
 from labkit.model.policy import NetworkPolicy
 from labkit.model.ports import Protocol
 from labkit.probe.jobs import Job, ProbeSpec, Result
@@ -27,9 +27,7 @@ from labkit.probe.table import TruthTable
 
 log = logging.getLogger(__name__)
 
-LAB_LABEL = "labkit.dev/managed"
-"""Every object labkit creates carries ``labkit.dev/managed: "true"``; cleanup removes only
-those."""
+LAB_LABEL = MANAGED_LABEL
 
 
 @dataclass(frozen=True)

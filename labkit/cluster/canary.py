@@ -34,13 +34,14 @@ from labkit.cluster.kind.readiness import pods_check, wait_for
 from labkit.cluster.kubectl import Kubectl
 from labkit.cluster.progress import Progress
 from labkit.errors import ClusterError, ClusterNotReady
+from labkit.model.objects import MANAGED_LABEL
 from labkit.model.ports import Protocol
 
 log = logging.getLogger(__name__)
 
 CANARY_NAMESPACE = "labkit-canary"
 DENY_POLICY = "labkit-canary-deny"
-MANAGED = {"labkit.dev/managed": "true"}
+MANAGED = {MANAGED_LABEL: "true"}
 
 
 @dataclass(frozen=True)

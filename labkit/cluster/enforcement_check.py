@@ -20,8 +20,9 @@ from typing import Any
 
 from labkit.cluster.backend import LabCluster
 from labkit.cluster.progress import LogProgress, Progress
-from labkit.cluster.topology import AGNHOST_IMAGE, MANAGED_LABEL
+from labkit.cluster.topology import AGNHOST_IMAGE
 from labkit.errors import LabkitError
+from labkit.model.objects import MANAGED_LABEL
 from labkit.probe.jobs import Outcome, Result
 
 log = logging.getLogger(__name__)

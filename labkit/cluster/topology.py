@@ -29,7 +29,6 @@ from labkit.model.loader import RawObject, load_paths
 log = logging.getLogger(__name__)
 
 AGNHOST_IMAGE = "registry.k8s.io/e2e-test-images/agnhost:2.66.1"
-MANAGED_LABEL = "labkit.dev/managed"
 POOL_ANNOTATION = "cni.projectcalico.org/ipv4pools"
 POD_CIDR = "192.168.0.0/16"
 """kind's ``networking.podSubnet`` and the Calico pod CIDR: every pool lies inside it."""

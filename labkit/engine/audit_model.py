@@ -24,7 +24,7 @@ from functools import cached_property
 from labkit.engine.evaluator import Engine
 from labkit.engine.pod_lookup import PodLookup
 from labkit.model.inventory import Inventory
-from labkit.model.objects import Pod
+from labkit.model.objects import MANAGED_LABEL, Pod
 from labkit.model.policy import NetworkPolicy
 
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low", "info")
@@ -41,8 +41,6 @@ SYSTEM_NAMESPACES = frozenset(
         "tigera-operator",
     }
 )
-MANAGED_LABEL = "labkit.dev/managed"
-"""The label labkit puts on what it creates (same value as ``labkit.cluster.backend``)."""
 
 DNS_LABEL = ("k8s-app", "kube-dns")
 """The label of the cluster DNS pods (CoreDNS keeps kube-dns's label for compatibility)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from labkit.model.inventory import Inventory
+from labkit.model.objects import MANAGED_LABEL
 from labkit.probe.jobs import Outcome
 from labkit.probe.table import TruthTable
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-HIDDEN_LABELS = frozenset({"labkit.dev/managed"})
+HIDDEN_LABELS = frozenset({MANAGED_LABEL})
 """Labels every lab pod carries; shown on no pod, because they tell pods apart not at all."""
 
 POD_W, POD_H, POD_GAP = 2.8, 1.0, 0.25

@@ -11,6 +11,10 @@ from labkit.model.ports import ContainerPort, Protocol
 
 IPAddress = IPv4Address | IPv6Address
 
+MANAGED_LABEL = "labkit.dev/managed"
+"""Every object labkit creates carries ``labkit.dev/managed: "true"``; cleanup removes only
+those, and audit treats namespaces without it as not the learner's."""
+
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 """The label the API server puts on every namespace (Kubernetes >= 1.21), set to its name."""
 

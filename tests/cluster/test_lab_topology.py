@@ -13,7 +13,6 @@ from labkit.cluster.topology import (
     IP_PLAN,
     LAB_NAMESPACES,
     LAB_PODS,
-    MANAGED_LABEL,
     PACKAGED_TOPOLOGY,
     POD_CIDR,
     POOL_ANNOTATION,
@@ -26,6 +25,7 @@ from labkit.cluster.topology import (
     topology_manifests,
 )
 from labkit.model.inventory import build_inventory, check_objects
+from labkit.model.objects import MANAGED_LABEL
 
 ROOT = Path(__file__).resolve().parents[2]
 

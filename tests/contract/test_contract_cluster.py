@@ -14,9 +14,9 @@ from contract_helpers import probe_until
 
 from labkit.cluster import lifecycle
 from labkit.cluster.backend import LabCluster
-from labkit.cluster.topology import LAB_NAMESPACES, LAB_PODS, MANAGED_LABEL, POOLS
+from labkit.cluster.topology import LAB_NAMESPACES, LAB_PODS, POOLS
 from labkit.errors import LabkitError, ValidationFailed
-from labkit.model.objects import NAMESPACE_NAME_LABEL
+from labkit.model.objects import MANAGED_LABEL, NAMESPACE_NAME_LABEL
 from labkit.probe.jobs import Outcome, ProbeSpec
 
 
