@@ -21,7 +21,7 @@ def register(sub: Any) -> None:
         "defaulted policyTypes. Exit status 0, or 2 when --fail-on is given and a finding of "
         "that severity or worse exists; 1 on errors.",
     )
-    add_files(p)
+    add_files(p, lab_fallback=True)
     p.add_argument("-o", "--output", choices=("text", "json"), default="text")
     p.add_argument(
         "--fail-on",

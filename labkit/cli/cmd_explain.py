@@ -17,7 +17,7 @@ def register(sub: Any) -> None:
         "evidence: the policies that select each side, the rule that allowed the traffic, or "
         "the closest misses in words. Exit status 0 whatever the verdict; 1 on errors.",
     )
-    add_files(p)
+    add_files(p, lab_fallback=True)
     p.add_argument(
         "--from",
         dest="source",

@@ -14,15 +14,17 @@ if TYPE_CHECKING:
 DEFAULT_KUBERNETES_VERSION = "1.36"
 
 
-def add_files(parser: argparse.ArgumentParser) -> None:
+def add_files(parser: argparse.ArgumentParser, *, lab_fallback: bool = False) -> None:
+    """``-f PATH...``; with ``lab_fallback``, no ``-f`` means the lab cluster as it is now."""
     parser.add_argument(
         "-f",
         "--filename",
         dest="files",
         action="append",
-        required=True,
+        required=not lab_fallback,
         metavar="PATH",
-        help="manifest file or directory (YAML, JSON, kind: List); repeat for several",
+        help="manifest file or directory (YAML, JSON, kind: List); repeat for several"
+        + ("; without -f, the lab cluster's current state (labkit up)" if lab_fallback else ""),
     )
     parser.add_argument(
         "--kubernetes-version",
@@ -42,6 +44,10 @@ def load(args: argparse.Namespace) -> Inventory:
     from labkit.model.inventory import load_inventory
     from labkit.model.ipam import IPPlan
 
+    if not args.files:
+        from labkit.cluster.lifecycle import connect
+
+        return connect(create=False).inventory()
     plan = IPPlan(args.pod_cidr) if args.pod_cidr else None
     return load_inventory(args.files, ip_plan=plan, kubernetes_version=args.kubernetes_version)
 
