@@ -206,10 +206,7 @@ class LabCluster(ABC):
         peers: Sequence[str] | None = None,
     ) -> list[TruthTable]:
         """Probe every ordered pair of ``peers`` (default: every pod) on each probe."""
-        chosen = list(peers) if peers else self.peers(namespaces)
-        jobs = [Job(s, d, probe) for probe in probes for s in chosen for d in chosen]
-        results = self.runner().run(jobs)
-        return [TruthTable.from_results(chosen, probe, results) for probe in probes]
+        return self._tables(self.runner(), probes, namespaces, peers)
 
     def predicted_matrix(
         self,
@@ -220,7 +217,16 @@ class LabCluster(ABC):
         """What the engine predicts for the same jobs as :meth:`probe_matrix`."""
         from labkit.probe.runner import EngineRunner
 
+        return self._tables(EngineRunner(self.engine()), probes, namespaces, peers)
+
+    def _tables(
+        self,
+        runner: Runner,
+        probes: Sequence[ProbeSpec],
+        namespaces: Iterable[str] | None,
+        peers: Sequence[str] | None,
+    ) -> list[TruthTable]:
         chosen = list(peers) if peers else self.peers(namespaces)
         jobs = [Job(s, d, probe) for probe in probes for s in chosen for d in chosen]
-        results = EngineRunner(self.engine()).run(jobs)
+        results = runner.run(jobs)
         return [TruthTable.from_results(chosen, probe, results) for probe in probes]

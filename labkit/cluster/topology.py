@@ -25,6 +25,7 @@ from labkit.cluster.labdir import PACKAGE_DIR, project_clusters_dir
 from labkit.errors import ClusterError
 from labkit.model.ipam import IPPlan
 from labkit.model.loader import RawObject, load_paths
+from labkit.model.objects import SYSTEM_NAMESPACES as CLUSTER_NAMESPACES
 
 log = logging.getLogger(__name__)
 
@@ -85,19 +86,9 @@ LAB_PODS: tuple[str, ...] = (
 )
 """The nine lab pods, in the order probe matrices show them."""
 
-SYSTEM_NAMESPACES = frozenset(
-    {
-        "kube-system",
-        "kube-public",
-        "kube-node-lease",
-        "local-path-storage",
-        "calico-system",
-        "calico-apiserver",
-        "tigera-operator",
-        "labkit-canary",
-    }
-)
-"""Namespaces that are the cluster's own, left out of default probe matrices and resets."""
+SYSTEM_NAMESPACES = CLUSTER_NAMESPACES | {"labkit-canary"}
+"""Namespaces that are the cluster's own (and labkit's canary), left out of default probe
+matrices and resets."""
 
 
 def topology_dir() -> Path:

@@ -24,23 +24,12 @@ from functools import cached_property
 from labkit.engine.evaluator import Engine
 from labkit.engine.pod_lookup import PodLookup
 from labkit.model.inventory import Inventory
-from labkit.model.objects import MANAGED_LABEL, Pod
+from labkit.model.objects import MANAGED_LABEL, SYSTEM_NAMESPACES, Pod
 from labkit.model.policy import NetworkPolicy
 
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low", "info")
 SEVERITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(SEVERITIES)}
 
-SYSTEM_NAMESPACES = frozenset(
-    {
-        "kube-system",
-        "kube-public",
-        "kube-node-lease",
-        "local-path-storage",
-        "calico-system",
-        "calico-apiserver",
-        "tigera-operator",
-    }
-)
 
 DNS_LABEL = ("k8s-app", "kube-dns")
 """The label of the cluster DNS pods (CoreDNS keeps kube-dns's label for compatibility)."""

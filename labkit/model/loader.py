@@ -97,10 +97,21 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
         if kind is yaml.MappingNode and tag == _MAP:
             mapping: dict[Any, Any] = {}
             memo[id(node)] = mapping
+            scalar = yaml.ScalarNode
             for key_node, value_node in node.value:
-                if type(key_node) is not yaml.ScalarNode or key_node.tag not in _KEY_TAGS:
+                if type(key_node) is not scalar:
                     raise _Unusual
-                mapping[self._build(key_node, memo)] = self._build(value_node, memo)
+                key_tag = key_node.tag
+                if key_tag == _STR:  # the common case, inlined: a string key ...
+                    key = key_node.value
+                elif key_tag in _KEY_TAGS:
+                    key = self._build(key_node, memo)
+                else:
+                    raise _Unusual
+                if type(value_node) is scalar and value_node.tag == _STR:  # ... a string value
+                    mapping[key] = value_node.value
+                else:
+                    mapping[key] = self._build(value_node, memo)
             return mapping
         if kind is yaml.SequenceNode and tag == _SEQ:
             items: list[Any] = []

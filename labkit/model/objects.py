@@ -15,6 +15,19 @@ MANAGED_LABEL = "labkit.dev/managed"
 """Every object labkit creates carries ``labkit.dev/managed: "true"``; cleanup removes only
 those, and audit treats namespaces without it as not the learner's."""
 
+SYSTEM_NAMESPACES = frozenset(
+    {
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+        "local-path-storage",
+        "calico-system",
+        "calico-apiserver",
+        "tigera-operator",
+    }
+)
+"""Namespaces that belong to the cluster (Kubernetes, kind's storage, Calico), not to a lesson."""
+
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 """The label the API server puts on every namespace (Kubernetes >= 1.21), set to its name."""
 
