@@ -92,16 +92,30 @@ def child_env() -> dict[str, str]:
     return env
 
 
+GNU_TIME = Path("/usr/bin/time")
+
+
 def measure(cmd: Sequence[str], *, stdout: Path | None = None, timeout: float | None = None) -> Run:
-    """Run ``cmd`` once: wall seconds, the child's peak RSS (``wait4``), exit status."""
+    """Run ``cmd`` once: wall seconds, the command's peak RSS, exit status.
+
+    Peak RSS comes from GNU ``/usr/bin/time -f %M`` when it is installed: a process started
+    directly from this (larger) Python process inherits its resident size in ``ru_maxrss``
+    across fork+exec, which would inflate small figures. Without GNU time, ``wait4``'s
+    ``ru_maxrss`` is used (an upper bound).
+    """
     err_path = WORK / "last-stderr.txt"
+    rss_path = WORK / "last-rss.txt"
     WORK.mkdir(parents=True, exist_ok=True)
+    rss_path.unlink(missing_ok=True)
+    wrapped = list(cmd)
+    if GNU_TIME.exists():
+        wrapped = [str(GNU_TIME), "-f", "%M", "-o", str(rss_path), *wrapped]
     out_target = stdout if stdout is not None else Path(os.devnull)
     killed = threading.Event()
     with out_target.open("wb") as out, err_path.open("wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            list(cmd), stdout=out, stderr=err, env=child_env(), start_new_session=True
+            wrapped, stdout=out, stderr=err, env=child_env(), start_new_session=True
         )
 
         def kill() -> None:
@@ -119,10 +133,15 @@ def measure(cmd: Sequence[str], *, stdout: Path | None = None, timeout: float | 
         if timer:
             timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
+    peak_kb = float(usage.ru_maxrss)  # kilobytes on Linux
+    if rss_path.exists():
+        lines = rss_path.read_text(encoding="utf-8", errors="replace").split()
+        if lines and lines[-1].isdigit():
+            peak_kb = float(lines[-1])
     tail = err_path.read_text(encoding="utf-8", errors="replace")[-1500:]
     return Run(
         seconds=seconds,
-        peak_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
+        peak_mb=peak_kb / 1024,
         returncode=None if killed.is_set() else proc.returncode,
         timed_out=killed.is_set(),
         stderr_tail=tail,
