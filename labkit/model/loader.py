@@ -46,6 +46,20 @@ class _Unusual(Exception):
     """A document uses YAML beyond plain maps, lists and scalars: build it the generic way."""
 
 
+class _DuplicateKey(Exception):
+    """A mapping names the same key twice (kubectl refuses it: "mapping key already defined").
+
+    PyYAML keeps the last value silently, which hides a classic mistake: two ``ingress:``
+    sections, where only the second one counts."""
+
+    def __init__(self, key: object, line: int, column: int, first_line: int) -> None:
+        super().__init__(key)
+        self.key = key
+        self.line = line
+        self.column = column
+        self.first_line = first_line
+
+
 class _Loader(_BaseLoader):  # type: ignore[misc]
     """PyYAML's safe loader, faster on what manifests are made of; same results.
 
@@ -112,6 +126,8 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
                     mapping[key] = value_node.value
                 else:
                     mapping[key] = self._build(value_node, memo)
+            if len(mapping) != len(node.value):
+                _raise_duplicate(node)
             return mapping
         if kind is yaml.SequenceNode and tag == _SEQ:
             items: list[Any] = []
@@ -273,9 +289,28 @@ def _expand_list(doc: dict[str, Any], file: str, line: int | None, index: int) -
     return [RawObject(doc, file, line, index)]
 
 
+def _raise_duplicate(node: Any) -> None:
+    seen: dict[object, int] = {}
+    for key_node, _ in node.value:
+        key = key_node.value
+        if key in seen:
+            mark = key_node.start_mark
+            raise _DuplicateKey(key, mark.line + 1, mark.column + 1, seen[key])
+        seen[key] = key_node.start_mark.line + 1
+
+
 def _load_yaml(text: str, file: str) -> tuple[list[Any], list[int | None]]:
     try:
         docs = list(yaml.load_all(text, Loader=_Loader))
+    except _DuplicateKey as exc:
+        raise ManifestError(
+            f"YAML syntax error: mapping key {exc.key!r} already defined at line {exc.first_line}",
+            file=file,
+            line=exc.line,
+            column=exc.column,
+            hint=f"merge the two {exc.key!r} entries into one: with both, only the last one "
+            "would count (kubectl refuses the file)",
+        ) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
