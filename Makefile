@@ -17,7 +17,7 @@ install: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/labkit up
-	$(BIN)/jupyter lab notebooks/00-start-here.ipynb
+	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/00-start-here.ipynb
 
 lint: $(STAMP)
 	$(BIN)/ruff check labkit tests benchmarks
