@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labkit.cli.common import add_files, emit_json, load, report_invalid
+
+if TYPE_CHECKING:
+    from labkit.engine.endpoints import Endpoint
+    from labkit.engine.evaluator import Engine
+    from labkit.model.ports import Protocol
 
 
 def register(sub: Any) -> None:
@@ -29,8 +34,9 @@ def register(sub: Any) -> None:
         "--to",
         dest="destination",
         required=True,
-        metavar="NS/POD|IP",
-        help="the destination: namespace/pod, or an address",
+        metavar="NS/POD|IP|svc:NS/SVC",
+        help="the destination: namespace/pod, an address, or svc:namespace/service (each "
+        "backend pod is explained on its target port, as policies see Service traffic)",
     )
     p.add_argument(
         "--port",
@@ -45,6 +51,9 @@ def register(sub: Any) -> None:
         help="evaluate pod-to-itself traffic like any other pair (default: allowed)",
     )
     p.set_defaults(handler=run)
+
+
+SERVICE_PREFIX = "svc:"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,11 +72,55 @@ def run(args: argparse.Namespace) -> int:
     except ValidationFailed as exc:
         return report_invalid(exc, args.output)
     engine = Engine(inventory, self_traffic="evaluate" if args.evaluate_self else "allow")
-    explanation = explain(
-        engine, engine.endpoint(args.source), engine.endpoint(args.destination), port, protocol
-    )
+    source = engine.endpoint(args.source)
+    if args.destination.startswith(SERVICE_PREFIX):
+        return _explain_service(args, engine, source, port, protocol)
+    explanation = explain(engine, source, engine.endpoint(args.destination), port, protocol)
     if args.output == "json":
         emit_json(to_dict(explanation))
     else:
         sys.stdout.write(to_text(explanation))
+    return 0
+
+
+def _explain_service(
+    args: argparse.Namespace, engine: Engine, source: Endpoint, port: int, protocol: Protocol
+) -> int:
+    """Through a Service, policies see each backend pod and its target port (rule 13)."""
+    from labkit.engine.explain import explain
+    from labkit.engine.explain_render import to_dict, to_text
+    from labkit.engine.services import resolve_service_target
+
+    service = args.destination[len(SERVICE_PREFIX) :]
+    backends = resolve_service_target(engine.inventory, service, port, protocol)
+    results = [
+        (pod, number, explain(engine, source, pod, number, protocol)) for pod, number in backends
+    ]
+    if args.output == "json":
+        emit_json(
+            {
+                "service": service,
+                "port": port,
+                "protocol": protocol.value,
+                "backends": [
+                    {"pod": pod.key, "port": number, "explanation": to_dict(expl)}
+                    for pod, number, expl in results
+                ],
+            }
+        )
+        return 0
+    if not results:
+        sys.stdout.write(
+            f"service {service} has no backend for {port}/{protocol.value}: its selector matches "
+            "no pod of its namespace (or a named targetPort resolves on none), so the "
+            "connection fails before any policy applies\n"
+        )
+        return 0
+    sys.stdout.write(
+        f"{args.source} -> service {service} {port}/{protocol.value}: policies see the backend "
+        "pod and its target port, never the Service\n\n"
+    )
+    for pod, number, expl in results:
+        sys.stdout.write(f"== backend {pod.key}, port {number}/{protocol.value}\n")
+        sys.stdout.write(to_text(expl) + "\n")
     return 0
