@@ -206,6 +206,9 @@ def test_dedicated_pools_use_the_api_each_install_serves(mode: str, api: str) ->
     docs = calico.ippool_docs(mode)
     assert {d["apiVersion"] for d in docs} == {api}
     assert {d["spec"]["assignmentMode"] for d in docs} == {"Manual"}
+    # crd.projectcalico.org/v1 objects get no API-server defaulting: spell the defaults out
+    assert {d["spec"]["nodeSelector"] for d in docs} == {"all()"}
+    assert {tuple(d["spec"]["allowedUses"]) for d in docs} == {("Workload",)}
     assert all(d["metadata"]["labels"]["labkit.dev/managed"] == "true" for d in docs)
 
 
@@ -252,6 +255,12 @@ LAB_POOLS = [
         ([*LAB_POOLS, pool("default-ipv4-ippool", "192.168.0.0/16")], "default-ipv4-ippool"),
         ([*LAB_POOLS, pool("default-ipv4-ippool", "192.168.0.0/16", disabled=True)], None),
         ([*LAB_POOLS, pool("elsewhere", "10.10.0.0/16")], None),
+        # manifest install: calico-node names the default pool default-ipv4-ippool
+        ([pool("default-ipv4-ippool", "192.168.128.0/17"), *LAB_POOLS[1:]], None),
+        (
+            [pool("default-ipv4-ippool", "192.168.128.0/17", disabled=True), *LAB_POOLS[1:]],
+            "labkit-default (192.168.128.0/17) is missing",
+        ),
     ],
 )
 def test_cluster_pools_are_compared_with_the_plan(

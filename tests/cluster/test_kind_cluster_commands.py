@@ -52,6 +52,12 @@ def test_create_command_uses_own_kubeconfig_pinned_image_and_no_wait(tmp_path: P
     assert not any(a.startswith("--wait") for a in cmd)
 
 
+def test_up_budget_covers_a_cold_calico_install() -> None:
+    # kind create (node image pull) and Calico share one budget; Calico's own CI allows
+    # 10-20 minutes for a cold install, so 10 minutes in all fails on a slow network
+    assert KindOptions().timeout_s >= 20 * 60
+
+
 @pytest.mark.parametrize(
     ("image", "v2", "expected"),
     [

@@ -208,18 +208,33 @@ def apply_pools(kube: Kubectl, mode: str) -> None:
 
 
 def pool_problems(items: list[dict[str, Any]], plan: AddressPlan) -> list[str]:
-    """Compare the cluster's IP pools (``crd.projectcalico.org`` objects) with the plan."""
+    """Compare the cluster's IP pools (``crd.projectcalico.org`` objects) with the plan.
+
+    The default pool is matched by name or, failing that, by CIDR: with the manifest install
+    calico-node creates it from ``CALICO_IPV4POOL_CIDR`` under its fixed name
+    ``default-ipv4-ippool`` (calico/node startup), and no namespace names the default pool.
+    """
     from ipaddress import ip_network
 
     found = {str(i.get("metadata", {}).get("name")): i.get("spec") or {} for i in items}
+    names = {p.name: p.name for p in plan.pools}
+    if plan.default.name not in found:
+        for name, spec in found.items():
+            try:
+                same = ip_network(str(spec.get("cidr"))) == plan.default.cidr
+            except ValueError:
+                same = False
+            if same and not spec.get("disabled"):
+                names[plan.default.name] = name
+                break
     out = []
     for pool in plan.pools:
-        spec = found.get(pool.name)
+        spec = found.get(names[pool.name])
         if spec is None:
             out.append(f"IP pool {pool.name} ({pool.cidr}) is missing")
         elif ip_network(str(spec.get("cidr"))) != pool.cidr:
             out.append(f"IP pool {pool.name} has {spec.get('cidr')}, the plan says {pool.cidr}")
-    planned = {p.name for p in plan.pools}
+    planned = set(names.values())
     for name, spec in found.items():
         if name in planned or spec.get("disabled"):
             continue

@@ -29,7 +29,8 @@ class KindOptions:
     calico_mode: str = "operator"
     kubeconfig: Path = field(default_factory=default_kubeconfig)
     node_image: str = field(default_factory=_default_node_image)
-    timeout_s: float = 600.0
+    timeout_s: float = 1200.0
+    """The whole `up` budget; Calico's own CI allows 10-20 minutes for a cold install."""
     calico_version: str = ""
     """``""``: the pinned default release."""
 
