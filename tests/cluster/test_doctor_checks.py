@@ -274,3 +274,42 @@ def test_check_line_shows_status_and_fix() -> None:
 )
 def test_parse_version(text: str, version: tuple[int, int, int] | None) -> None:
     assert doctor.parse_version(text) == version
+
+
+ROUTES_HEADER = (
+    "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+)
+
+
+def _routes(tmp_path: Path, *rows: str) -> Path:
+    (tmp_path / "net").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "net" / "route").write_text(ROUTES_HEADER + "".join(rows))
+    return tmp_path
+
+
+def test_a_home_lan_inside_the_pod_cidr_is_reported(tmp_path: Path) -> None:
+    from labkit.cluster.doctor import check_pod_cidr
+
+    # default route via 192.168.1.1, LAN 192.168.1.0/24 on wlan0 (little-endian hex)
+    proc = _routes(
+        tmp_path,
+        "wlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\t0\t0\t0\n",
+        "wlan0\t0001A8C0\t00000000\t0001\t0\t0\t600\t00FFFFFF\t0\t0\t0\n",
+        "docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n",
+    )
+    check = check_pod_cidr(proc)
+    assert not check.ok and not check.required
+    assert "192.168.1.0/24 on wlan0" in check.detail
+
+
+def test_other_networks_and_container_bridges_are_not_a_clash(tmp_path: Path) -> None:
+    from labkit.cluster.doctor import check_pod_cidr
+
+    proc = _routes(
+        tmp_path,
+        "eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n",
+        "eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n",
+        "br-1a2b\t0000A8C0\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n",
+    )
+    assert check_pod_cidr(proc).ok
+    assert check_pod_cidr(tmp_path / "missing").ok
