@@ -20,11 +20,11 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
 from labkit.cluster import commands
+from labkit.cluster.host_network import LAB_POD_CIDR, host_networks_in_pod_cidr
 from labkit.errors import CommandFailed, PrerequisiteMissing
 
 log = logging.getLogger(__name__)
@@ -260,35 +260,6 @@ def check_kubectl(timeout: float, cluster_minor: int = CLUSTER_MINOR) -> Check:
             required=False,
         )
     return Check("kubectl", True, shown)
-
-
-LAB_POD_CIDR = IPv4Network("192.168.0.0/16")
-"""kind's podSubnet and Calico's pools (clusters/kind/*.yaml)."""
-_CLUSTER_IFACES = ("docker", "br-", "veth", "cali", "vxlan", "tunl", "kind", "cni", "flannel")
-
-
-def host_networks_in_pod_cidr(proc_root: Path) -> list[tuple[str, IPv4Network]]:
-    """Host routes (``/proc/net/route``) that overlap the lab's pod CIDR, skipping container
-    and CNI interfaces: such a LAN (home routers often use 192.168.x.x) is unreachable from
-    pods, because pod traffic to those addresses stays inside the cluster."""
-    try:
-        lines = (proc_root / "net" / "route").read_text().splitlines()[1:]
-    except OSError:
-        return []
-    found: list[tuple[str, IPv4Network]] = []
-    for line in lines:
-        fields = line.split()
-        if len(fields) < 8 or fields[0].startswith(_CLUSTER_IFACES):
-            continue
-        try:
-            dest = IPv4Address(bytes.fromhex(fields[1])[::-1])
-            mask = IPv4Address(bytes.fromhex(fields[7])[::-1])
-            network = IPv4Network(f"{dest}/{mask}", strict=False)
-        except ValueError:
-            continue
-        if network.prefixlen > 0 and network.overlaps(LAB_POD_CIDR):
-            found.append((fields[0], network))
-    return found
 
 
 def check_pod_cidr(proc_root: Path) -> Check:
