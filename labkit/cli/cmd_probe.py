@@ -64,8 +64,6 @@ def _probes(texts: list[str]) -> list[ProbeSpec]:
 
 
 def _peers(cluster: LabCluster, namespaces: list[str]) -> list[str]:
-    from labkit.cluster.topology import SYSTEM_NAMESPACES, lesson_order
-
     if namespaces:
         known = {ns.name for ns in cluster.namespaces()}
         unknown = [ns for ns in namespaces if ns not in known]
@@ -76,8 +74,7 @@ def _peers(cluster: LabCluster, namespaces: list[str]) -> list[str]:
                 f"namespace {', '.join(unknown)} does not exist; namespaces: "
                 + ", ".join(sorted(known))
             )
-        return lesson_order(cluster.peers(namespaces))
-    return lesson_order(p for p in cluster.peers() if p.partition("/")[0] not in SYSTEM_NAMESPACES)
+    return cluster.peers(namespaces)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -190,8 +190,20 @@ class LabCluster(ABC):
         return Engine(self.inventory())
 
     def peers(self, namespaces: Iterable[str] | None = None) -> list[str]:
-        wanted = set(namespaces) if namespaces else None
-        return [p.key for p in self.inventory().pods if wanted is None or p.namespace in wanted]
+        """The peers a matrix shows by default: the pods of ``namespaces``, or without them
+        the lab's own pods (:meth:`_lab_pods`); the topology's pods first, in lesson order."""
+        from labkit.cluster.topology import lesson_order
+
+        if namespaces:
+            wanted = set(namespaces)
+            return lesson_order(p.key for p in self.inventory().pods if p.namespace in wanted)
+        return lesson_order(p.key for p in self._lab_pods())
+
+    def _lab_pods(self) -> list[Pod]:
+        """Pods that belong to the lab: every pod outside the cluster's own namespaces."""
+        from labkit.cluster.topology import SYSTEM_NAMESPACES
+
+        return [p for p in self.inventory().pods if p.namespace not in SYSTEM_NAMESPACES]
 
     def probe(
         self, src: str, dst: str, port: int = 80, protocol: Protocol | str = Protocol.TCP

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from labkit.cluster.backend import LAB_LABEL, ApplyReport, LabCluster
@@ -23,6 +23,7 @@ from labkit.cluster.live_probe import LiveRunner
 from labkit.errors import CommandFailed
 from labkit.model.inventory import Inventory
 from labkit.model.loader import RawObject
+from labkit.model.objects import Pod
 
 log = logging.getLogger(__name__)
 
@@ -110,17 +111,14 @@ class KubeCluster(LabCluster):
     def inventory(self) -> Inventory:
         return self.snapshot().inventory
 
-    def peers(self, namespaces: Iterable[str] | None = None) -> list[str]:
-        """Pods of ``namespaces``; by default the lab's own pods (labelled
-        ``labkit.dev/managed``), not kube-system's or Calico's."""
-        snap = self.snapshot()
-        if namespaces:
-            wanted = set(namespaces)
-            return [p.key for p in snap.inventory.pods if p.namespace in wanted]
+    def _lab_pods(self) -> list[Pod]:
+        """On a real cluster the lab's pods are the ones labkit created (labelled
+        ``labkit.dev/managed``), not kube-system's, Calico's or another team's."""
         from labkit.cluster.canary import CANARY_NAMESPACE
 
+        snap = self.snapshot()
         return [
-            p.key
+            p
             for p in snap.inventory.pods
             if p.key in snap.managed and p.namespace != CANARY_NAMESPACE
         ]

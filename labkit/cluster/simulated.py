@@ -29,10 +29,8 @@ from labkit.cluster.sim_apply import (
 )
 from labkit.cluster.sim_store import Entry, FileStore, MemoryStore, Store
 from labkit.cluster.topology import (
-    SYSTEM_NAMESPACES,
     ip_plan_for,
     kube_system_manifests,
-    lesson_order,
     summarise,
     topology_manifests,
 )
@@ -229,16 +227,6 @@ class SimulatedCluster(LabCluster):
 
     def runner(self) -> Runner:
         return SimulatedRunner(self.inventory())
-
-    def peers(self, namespaces: Iterable[str] | None = None) -> list[str]:
-        """Pods of ``namespaces``, by default of every namespace but the system ones
-        (``kube-system`` and the like), so the default matrix is the lab's; the lab pods come
-        first, in lesson order."""
-        if namespaces:
-            return lesson_order(super().peers(namespaces))
-        return lesson_order(
-            p.key for p in self.inventory().pods if p.namespace not in SYSTEM_NAMESPACES
-        )
 
     def status(self) -> ClusterStatus:
         from labkit.cluster.enforcement_check import check_enforcement

@@ -156,17 +156,8 @@ def status() -> ClusterStatus:
 
 
 def _default_peers(lab: LabCluster, namespaces: Iterable[str] | None) -> list[str]:
-    """The lab pods in the lesson order, then any other pod outside the system namespaces."""
-    from labkit.cluster.topology import LAB_PODS, SYSTEM_NAMESPACES
-
-    if namespaces is not None:
-        return lab.peers(namespaces)
-    present = lab.peers()
-    ordered = [p for p in LAB_PODS if p in present]
-    extra = sorted(
-        p for p in present if p not in ordered and p.split("/")[0] not in SYSTEM_NAMESPACES
-    )
-    return ordered + extra
+    """The lab pods in the lesson order, then the learner's other pods (LabCluster.peers)."""
+    return lab.peers(namespaces)
 
 
 def probe_matrix(

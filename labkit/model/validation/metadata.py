@@ -107,8 +107,8 @@ def decode_meta(col: Collector, value: Any) -> ObjectMeta:
     )
 
 
-def _meta_home(key: str) -> str:
-    if key in (
+SPEC_KEYS = frozenset(
+    {
         "podSelector",
         "ingress",
         "egress",
@@ -118,7 +118,13 @@ def _meta_home(key: str) -> str:
         "ports",
         "template",
         "replicas",
-    ):
+    }
+)
+"""Fields that belong under ``spec`` and that learners misplace (under metadata, or at the top)."""
+
+
+def _meta_home(key: str) -> str:
+    if key in SPEC_KEYS:
         return "spec (a sibling of metadata, not inside it)"
     return ""
 

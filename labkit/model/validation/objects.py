@@ -52,6 +52,7 @@ from labkit.model.validation.labels import (
 )
 from labkit.model.validation.messages import string_map
 from labkit.model.validation.metadata import (
+    SPEC_KEYS,
     NameCheck,
     check_meta,
     decode_meta,
@@ -138,19 +139,7 @@ def validate_object(col: Collector, raw: RawObject) -> None:
 def _top_level_home(key: str) -> str:
     if key == "status":
         return "nothing: a NetworkPolicy has no status (remove it; kubectl get -o yaml adds it)"
-    if key in (
-        "podSelector",
-        "ingress",
-        "egress",
-        "policyTypes",
-        "containers",
-        "selector",
-        "ports",
-        "template",
-        "replicas",
-        "type",
-        "clusterIP",
-    ):
+    if key in SPEC_KEYS or key in ("type", "clusterIP"):
         return "spec"
     if key in ("name", "namespace", "labels", "annotations", "generateName"):
         return "metadata"
