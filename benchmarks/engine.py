@@ -86,9 +86,12 @@ class Run:
 
 
 def child_env() -> dict[str, str]:
-    """The environment for timed children: bytecode caches allowed, as installed CLIs have."""
+    """The environment for timed children, as a user's shell has it: bytecode caches allowed
+    (installed CLIs have their ``.pyc`` files) and output buffered (CI and this workplace set
+    ``PYTHONDONTWRITEBYTECODE`` and ``PYTHONUNBUFFERED``; both tools get the same)."""
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONUNBUFFERED", None)
     return env
 
 

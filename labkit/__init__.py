@@ -30,7 +30,7 @@ _EXPORTS = {
     "validate_objects": ("labkit.model.validation", "validate_objects"),
     "ProbeSpec": ("labkit.probe.jobs", "ProbeSpec"),
     "TruthTable": ("labkit.probe.table", "TruthTable"),
-    "ConnectivityTable": ("labkit.probe.table", "ConnectivityTable"),
+    "ConnectivityTable": ("labkit.probe.connectivity", "ConnectivityTable"),
     "LabkitError": ("labkit.errors", "LabkitError"),
     "ValidationFailed": ("labkit.errors", "ValidationFailed"),
     "ManifestError": ("labkit.errors", "ManifestError"),
@@ -70,8 +70,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from labkit.model.ipam import IPPlan
     from labkit.model.ports import Protocol
     from labkit.model.validation import validate_objects
+    from labkit.probe.connectivity import ConnectivityTable
     from labkit.probe.jobs import ProbeSpec
-    from labkit.probe.table import ConnectivityTable, TruthTable
+    from labkit.probe.table import TruthTable
 
 
 def __getattr__(name: str) -> Any:

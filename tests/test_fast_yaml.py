@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from labkit.model import loader
+from labkit.model import pyyaml_reader
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -72,20 +72,22 @@ def _same(a: Any, b: Any) -> bool:
 
 @pytest.mark.parametrize("text", DOCUMENTS)
 def test_same_as_pyyaml_safe_loader(text: str) -> None:
-    status, got = _run(text, loader._Loader)
+    status, got = _run(text, pyyaml_reader._Loader)
     want_status, want = _run(text, REFERENCE)
     assert status == want_status
     assert _same(got, want), (got, want)
 
 
 def test_aliases_share_one_object_like_pyyaml() -> None:
-    (doc,) = yaml.load_all("a: &x [1, 2]\nb: *x\nc: &m {k: v}\nd: *m\n", Loader=loader._Loader)
+    (doc,) = yaml.load_all(
+        "a: &x [1, 2]\nb: *x\nc: &m {k: v}\nd: *m\n", Loader=pyyaml_reader._Loader
+    )
     assert doc["a"] is doc["b"]
     assert doc["c"] is doc["d"]
 
 
 def test_recursive_alias_builds_the_same_cycle() -> None:
-    (doc,) = yaml.load_all("a: &x [1, *x]\n", Loader=loader._Loader)
+    (doc,) = yaml.load_all("a: &x [1, *x]\n", Loader=pyyaml_reader._Loader)
     assert doc["a"][1] is doc["a"]
 
 
@@ -96,7 +98,7 @@ def test_generated_clusters_load_identically() -> None:
     objects = synth.generate(synth.Spec(pods=60, policies=20, seed=5))
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     text = yaml.dump_all(objects, Dumper=dumper, sort_keys=False)
-    status, got = _run(text, loader._Loader)
+    status, got = _run(text, pyyaml_reader._Loader)
     assert status == "ok"
     assert _same(got, objects)
     assert _same(got, _run(text, REFERENCE)[1])

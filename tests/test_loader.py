@@ -13,9 +13,10 @@ import pytest
 from labkit.errors import ManifestError
 from labkit.model.inventory import Inventory, build_inventory
 from labkit.model.ipam import IPPlan
-from labkit.model.loader import MAX_EXPANDED_NODES, load_paths, load_text
+from labkit.model.loader import load_paths, load_text
 from labkit.model.objects import NAMESPACE_NAME_LABEL
 from labkit.model.ports import ContainerPort, Protocol
+from labkit.model.pyyaml_reader import MAX_EXPANDED_NODES
 from labkit.model.workloads import CALICO_IP_ANNOTATION, MAX_WORKLOAD_PODS
 
 
@@ -463,3 +464,32 @@ def test_bad_pod_addresses_are_manifest_errors(text: str, match: str) -> None:
 def test_bad_pod_cidr_is_a_manifest_error() -> None:
     with pytest.raises(ManifestError, match="--pod-cidr"):
         inventory(pod_yaml("a"), ip_plan=IPPlan("not-a-cidr"))
+
+
+@pytest.mark.parametrize(
+    "raw", ["tree", "tree/", "./tree", "tree//a", "tree/./a", "tree/a/..", "tree/A.yaml"]
+)
+def test_files_are_found_and_spelled_as_pathlib_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    """The loader walks directories with ``os`` (faster to import); the files, their order
+    (by path components: ``a/b.yaml`` before ``a.d/x.yaml``) and their spelling in messages
+    are those of ``sorted(Path(raw).rglob("*"))``, symbolic links to directories not followed."""
+    from labkit.model.loader import MANIFEST_SUFFIXES, iter_manifest_files
+
+    root = tmp_path / "tree"
+    for name in ["a/b.yaml", "a.d/x.yaml", "a/c.YML", "a/.h.json", "a/z.txt", "b/.yaml", "A.yaml"]:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text('{"kind": "Namespace", "metadata": {"name": "x"}}\n')
+    (root / "link").symlink_to(root / "a", target_is_directory=True)
+    (root / "l.yaml").symlink_to(root / "a" / "b.yaml")
+    monkeypatch.chdir(tmp_path)
+    path = Path(raw)
+    if path.is_dir():
+        want = sorted(
+            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MANIFEST_SUFFIXES
+        )
+    else:
+        want = [path]
+    assert list(iter_manifest_files([raw])) == want
+    assert [o.file for o in load_paths([raw])] == [str(p) for p in want]

@@ -81,7 +81,7 @@ def test_environment_has_cluster_tools_and_the_project() -> None:
 
 def test_console_script_is_declared() -> None:
     data = pyproject()
-    assert data["project"]["scripts"]["labkit"] == "labkit.cli.main:main"
+    assert data["project"]["scripts"]["labkit"] == "labkit.cli.main:entry"
     from labkit.cli.main import main
 
     assert callable(main)

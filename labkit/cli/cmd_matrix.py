@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from labkit.cli.common import add_files, load, report_invalid, report_manifest_error
+
+if TYPE_CHECKING:
+    from labkit.engine.matrix import ConnectivityMatrix
+    from labkit.probe.jobs import ProbeSpec
+    from labkit.probe.table import TruthTable
 
 
 def register(sub: Any) -> None:
@@ -43,14 +49,10 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from labkit.engine.evaluator import Engine
     from labkit.engine.matrix import compute_matrix
-    from labkit.errors import EvaluationError, ManifestError, ValidationFailed
-    from labkit.probe.jobs import ProbeSpec
-    from labkit.probe.table import ConnectivityTable, TruthTable
+    from labkit.errors import ManifestError, ValidationFailed
+    from labkit.probe.connectivity import ConnectivityTable
 
-    try:
-        probes = [ProbeSpec.parse(text) for text in args.probe]
-    except ValueError as exc:
-        raise EvaluationError(f"--probe: {exc}") from None
+    probes = parse_probes(args.probe)
     try:
         inventory = load(args)
     except ValidationFailed as exc:
@@ -59,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         return report_manifest_error(exc, args.output)
     engine = Engine(inventory, self_traffic="evaluate" if args.evaluate_self else "allow")
     matrix = compute_matrix(engine, engine.endpoints(args.external))
+    tables = truth_tables(matrix, probes)
     out = sys.stdout
     if args.output == "json":
         out.write('{"peers": ')
@@ -66,12 +69,9 @@ def run(args: argparse.Namespace) -> int:
 
         out.write(json.dumps(list(matrix.peers)))
         out.write(', "probes": [')
-        for k, probe in enumerate(probes):
-            table = TruthTable.from_matrix(matrix, probe)
-            out.write(", " if k else "")
-            out.write(json.dumps(table.to_dict()))
+        out.write(", ".join(json.dumps(table.to_dict()) for table in tables))
         out.write("]")
-        if not probes:
+        if not tables:
             out.write(', "connectivity": [')
             for k, row in enumerate(ConnectivityTable(matrix).to_json_rows()):
                 out.write(",\n" if k else "\n")
@@ -79,16 +79,38 @@ def run(args: argparse.Namespace) -> int:
             out.write("\n]")
         out.write("}\n")
     elif args.output == "csv":
-        if probes:
-            for probe in probes:
-                out.write(f"# probe {probe}\n")
-                out.write(TruthTable.from_matrix(matrix, probe).to_csv())
+        if tables:
+            for table in tables:
+                out.write(f"# probe {table.probe}\n")
+                out.write(table.to_csv())
         else:
             out.write(ConnectivityTable(matrix).to_csv())
     else:
-        if probes:
-            out.write("\n\n".join(TruthTable.from_matrix(matrix, p).to_text() for p in probes))
+        if tables:
+            out.write("\n\n".join(table.to_text() for table in tables))
             out.write("\n")
         else:
             out.write(ConnectivityTable(matrix).to_text() + "\n")
     return 0
+
+
+def parse_probes(texts: Sequence[str]) -> list[ProbeSpec]:
+    """The ``--probe`` values; the probe modules are imported only when there are some."""
+    if not texts:
+        return []
+    from labkit.errors import EvaluationError
+    from labkit.probe.jobs import ProbeSpec
+
+    try:
+        return [ProbeSpec.parse(text) for text in texts]
+    except ValueError as exc:
+        raise EvaluationError(f"--probe: {exc}") from None
+
+
+def truth_tables(matrix: ConnectivityMatrix, probes: Sequence[ProbeSpec]) -> list[TruthTable]:
+    """One truth table per probe, read off the matrix."""
+    if not probes:
+        return []
+    from labkit.probe.table import TruthTable
+
+    return [TruthTable.from_matrix(matrix, probe) for probe in probes]

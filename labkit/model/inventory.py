@@ -16,8 +16,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from labkit.errors import ManifestError, UnknownPeer, ValidationFailed
 from labkit.model.ipam import IPPlan
@@ -35,6 +35,9 @@ from labkit.model.parse_policy import _Ctx, parse_network_policy, parse_selector
 from labkit.model.policy import NetworkPolicy, parse_address
 from labkit.model.ports import Protocol
 from labkit.model.workloads import WORKLOAD_KINDS, PodDraft, pods_from
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -171,14 +174,15 @@ def build_inventory(
                 str(k): "" if v is None else str(v) for k, v in (labels or {}).items()
             }
             continue
-        referenced.add(raw.namespace)
-        key = (raw.namespace, raw.name)
+        namespace = raw.namespace
+        referenced.add(namespace)
         if kind == "NetworkPolicy":
+            key = (namespace, raw.name)
             if key in policies:
                 note(f"{raw.location}: {raw.title} replaces the earlier policy of that name")
             policies[key] = parse_network_policy(raw)
         elif kind == "Service":
-            services[key] = _service(raw)
+            services[(namespace, raw.name)] = _service(raw)
         else:
             for draft in pods_from(raw):
                 dkey = (draft.namespace, draft.name)
@@ -199,40 +203,48 @@ def build_inventory(
     pods = _place_pods(list(drafts.values()), plan)
     return Inventory(
         namespaces=tuple(sorted(ns_objects, key=lambda n: n.name)),
-        pods=tuple(sorted(pods, key=lambda p: (p.namespace, p.name))),
-        services=tuple(sorted(services.values(), key=lambda s: (s.namespace, s.name))),
-        policies=tuple(sorted(policies.values(), key=lambda p: (p.namespace, p.name))),
+        pods=tuple(sorted(pods, key=_BY_NAMESPACE_AND_NAME)),
+        services=tuple(sorted(services.values(), key=_BY_NAMESPACE_AND_NAME)),
+        policies=tuple(sorted(policies.values(), key=_BY_NAMESPACE_AND_NAME)),
         warnings=tuple(warnings),
     )
 
 
+_BY_NAMESPACE_AND_NAME = attrgetter("namespace", "name")
+
+
 def _place_pods(drafts: list[PodDraft], plan: IPPlan) -> list[Pod]:
-    fixed: dict[tuple[str, str], IPAddress] = {}
-    seen: dict[IPAddress, str] = {}
+    """Pods with their addresses: their own, else one from ``plan`` (names are unique)."""
+    fixed: list[IPAddress | None] = []
+    seen: dict[IPAddress, PodDraft] = {}
     for d in drafts:
+        address = None
         if d.ip:
             address = parse_address(d.ip)
-            if address in seen:
+            holder = seen.get(address)
+            if holder is not None:
                 log.warning(
                     "pods %s and %s/%s share address %s",
-                    seen[address],
+                    f"{holder.namespace}/{holder.name}",
                     d.namespace,
                     d.name,
                     address,
                 )
-            seen[address] = f"{d.namespace}/{d.name}"
-            fixed[(d.namespace, d.name)] = address
-    allocated = plan.allocate(((d.namespace, d.name) for d in drafts if not d.ip), fixed.values())
+            seen[address] = d
+        fixed.append(address)
+    allocated = plan.allocate(
+        ((d.namespace, d.name) for d in drafts if not d.ip), [a for a in fixed if a is not None]
+    )
     return [
         Pod(
             d.namespace,
             d.name,
             d.labels,
-            fixed.get((d.namespace, d.name)) or allocated[(d.namespace, d.name)],
+            address or allocated[(d.namespace, d.name)],
             d.ports,
             d.workload,
         )
-        for d in drafts
+        for d, address in zip(drafts, fixed, strict=True)
     ]
 
 

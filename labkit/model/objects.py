@@ -90,6 +90,8 @@ class Pod:
 
 @dataclass(frozen=True)
 class ServicePort:
+    """One ``spec.ports`` entry of a Service (``targetPort`` defaulted to ``port``)."""
+
     port: int
     target_port: int | str
     protocol: Protocol = Protocol.TCP

@@ -14,6 +14,7 @@ parsing raise :class:`ManifestError` with the field path.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from ipaddress import ip_network
 from typing import Any
 
@@ -50,42 +51,77 @@ def _as_dict(ctx: _Ctx, value: Any, field: str) -> dict[str, Any]:
     return value
 
 
+# Values of the expected type are used as they are; anything else goes through _as_dict and
+# _as_list, which turn null into empty and fail on a wrong type. Field paths are only built for
+# those calls, as they are only read in error messages.
 def parse_selector(ctx: _Ctx, value: Any, field: str) -> LabelSelector:
-    data = _as_dict(ctx, value, field)
-    labels = _as_dict(ctx, data.get("matchLabels"), f"{field}.matchLabels")
-    pairs = tuple(sorted((str(k), "" if v is None else str(v)) for k, v in labels.items()))
+    data = value if type(value) is dict else _as_dict(ctx, value, field)
+    labels = data.get("matchLabels")
+    pairs: tuple[tuple[str, str], ...] = ()
+    if labels is not None:
+        if type(labels) is not dict:
+            labels = _as_dict(ctx, labels, f"{field}.matchLabels")
+        pairs = tuple(sorted((str(k), "" if v is None else str(v)) for k, v in labels.items()))
+    exprs = data.get("matchExpressions")
+    if exprs is None:
+        return LabelSelector(pairs, ())
+    if type(exprs) is not list:
+        exprs = _as_list(ctx, exprs, f"{field}.matchExpressions")
     reqs: list[Requirement] = []
-    for i, expr in enumerate(
-        _as_list(ctx, data.get("matchExpressions"), f"{field}.matchExpressions")
-    ):
-        path = f"{field}.matchExpressions[{i}]"
-        expr = _as_dict(ctx, expr, path)
+    for i, expr in enumerate(exprs):
+        if type(expr) is not dict:
+            expr = _as_dict(ctx, expr, f"{field}.matchExpressions[{i}]")
+        operator = str(expr.get("operator"))
         try:
-            op = Operator(str(expr.get("operator")))
+            op = _OPERATORS.get(operator) or Operator(operator)
         except ValueError:
             raise ctx.fail(
-                f"{path}.operator",
+                f"{field}.matchExpressions[{i}].operator",
                 "not a valid selector operator",
                 "use In, NotIn, Exists or DoesNotExist",
             ) from None
-        values = frozenset(str(v) for v in _as_list(ctx, expr.get("values"), f"{path}.values"))
-        reqs.append(Requirement(str(expr.get("key", "")), op, values))
+        values = expr.get("values")
+        if type(values) is not list:
+            values = _as_list(ctx, values, f"{field}.matchExpressions[{i}].values")
+        reqs.append(Requirement(str(expr.get("key", "")), op, frozenset(str(v) for v in values)))
     return LabelSelector(pairs, tuple(reqs))
 
 
-def _parse_port(ctx: _Ctx, value: Any, field: str) -> PolicyPort:
-    data = _as_dict(ctx, value, field)
+_OPERATORS = {op.value: op for op in Operator}
+_PORTS: dict[tuple[str, int | str | None, int | None], PolicyPort] = {}
+"""Policy ports already built (immutable, and policies repeat the same few)."""
+
+
+def _parse_port(ctx: _Ctx, value: Any, rule_path: str, j: int) -> PolicyPort:
+    data = value if type(value) is dict else _as_dict(ctx, value, f"{rule_path}.ports[{j}]")
     proto_raw = data.get("protocol")
+    port = data.get("port")
+    end = data.get("endPort")
+    if (
+        (proto_raw is None or type(proto_raw) is str)
+        and (port is None or type(port) in (int, str))
+        and (end is None or type(end) is int)
+    ):
+        key = ("TCP" if proto_raw is None else proto_raw, port, end)
+        known = _PORTS.get(key)
+        if known is None:
+            known = _policy_port(ctx, proto_raw, port, end, f"{rule_path}.ports[{j}]")
+            if len(_PORTS) >= 1024:
+                _PORTS.clear()
+            _PORTS[key] = known
+        return known
+    return _policy_port(ctx, proto_raw, port, end, f"{rule_path}.ports[{j}]")
+
+
+def _policy_port(ctx: _Ctx, proto_raw: Any, port: Any, end: Any, field: str) -> PolicyPort:
     try:
         protocol = Protocol.TCP if proto_raw is None else Protocol(proto_raw)
     except ValueError:
         raise ctx.fail(
             f"{field}.protocol", f"unsupported protocol {proto_raw!r}", "use TCP, UDP or SCTP"
         ) from None
-    port = data.get("port")
     if (port is not None and not isinstance(port, (int, str))) or isinstance(port, bool):
         raise ctx.fail(f"{field}.port", "must be a number or a port name")
-    end = data.get("endPort")
     if end is not None and (not isinstance(end, int) or isinstance(end, bool)):
         raise ctx.fail(f"{field}.endPort", "must be a number")
     return PolicyPort(protocol=protocol, port=port, end_port=end)
@@ -94,9 +130,15 @@ def _parse_port(ctx: _Ctx, value: Any, field: str) -> PolicyPort:
 def _network(text: object) -> IPNetwork:
     """The network Kubernetes reads from a CIDR value: host bits masked, and the legacy forms
     that releases up to 1.35 accept (``010.0.0.0/8`` is ``10.0.0.0/8``) understood."""
+    return _network_of_text(str(text).strip())
+
+
+@lru_cache(maxsize=1024)
+def _network_of_text(value: str) -> IPNetwork:
+    """:func:`_network` of a stripped string, cached: networks are immutable values, and policies
+    repeat the same CIDRs."""
     from labkit.model.validation.cidr import network_of
 
-    value = str(text).strip()
     try:
         return ip_network(value, strict=False)
     except ValueError:
@@ -125,7 +167,7 @@ def _parse_ip_block(ctx: _Ctx, value: Any, field: str) -> IPBlock:
 
 
 def _parse_peer(ctx: _Ctx, value: Any, field: str) -> Peer:
-    data = _as_dict(ctx, value, field)
+    data = value if type(value) is dict else _as_dict(ctx, value, field)
     pod = data.get("podSelector")
     ns = data.get("namespaceSelector")
     block = data.get("ipBlock")
@@ -140,17 +182,19 @@ def _parse_peer(ctx: _Ctx, value: Any, field: str) -> Peer:
 
 def _parse_rules(ctx: _Ctx, value: Any, field: str, peer_key: str) -> tuple[Rule, ...]:
     rules = []
-    for i, item in enumerate(_as_list(ctx, value, field)):
+    for i, item in enumerate(value if type(value) is list else _as_list(ctx, value, field)):
         path = f"{field}[{i}]"
-        data = _as_dict(ctx, item, path)
+        data = item if type(item) is dict else _as_dict(ctx, item, path)
+        peers_raw = data.get(peer_key)
+        if type(peers_raw) is not list:
+            peers_raw = _as_list(ctx, peers_raw, f"{path}.{peer_key}")
         peers = tuple(
-            _parse_peer(ctx, p, f"{path}.{peer_key}[{j}]")
-            for j, p in enumerate(_as_list(ctx, data.get(peer_key), f"{path}.{peer_key}"))
+            _parse_peer(ctx, p, f"{path}.{peer_key}[{j}]") for j, p in enumerate(peers_raw)
         )
-        ports = tuple(
-            _parse_port(ctx, p, f"{path}.ports[{j}]")
-            for j, p in enumerate(_as_list(ctx, data.get("ports"), f"{path}.ports"))
-        )
+        ports_raw = data.get("ports")
+        if type(ports_raw) is not list:
+            ports_raw = _as_list(ctx, ports_raw, f"{path}.ports")
+        ports = tuple(_parse_port(ctx, p, path, j) for j, p in enumerate(ports_raw))
         rules.append(Rule(peers, ports))
     return tuple(rules)
 

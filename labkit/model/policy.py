@@ -103,9 +103,22 @@ class NetworkPolicy:
         return self.ingress if direction is Direction.INGRESS else self.egress
 
 
+_ADDRESSES: dict[str, IPAddress] = {}
+"""Addresses parsed so far (they are immutable): building an inventory reads each pod's address
+twice, once to check it and once to place the pod."""
+_ADDRESSES_MAX = 16384
+
+
 def parse_address(text: str) -> IPAddress:
     """Parse an IPv4 or IPv6 address; raises ``ValueError`` with the offending text."""
+    known = _ADDRESSES.get(text)
+    if known is not None:
+        return known
     try:
-        return ip_address(text.strip())
+        address = ip_address(text.strip())
     except ValueError:
         raise ValueError(f"{text!r} is not an IP address (write it like 10.0.0.5)") from None
+    if len(_ADDRESSES) >= _ADDRESSES_MAX:
+        _ADDRESSES.clear()
+    _ADDRESSES[text] = address
+    return address

@@ -58,41 +58,79 @@ def _list(raw: RawObject, value: Any, field: str) -> list[Any]:
 
 
 def _labels(raw: RawObject, value: Any, field: str) -> tuple[tuple[str, str], ...]:
-    data = _dict(raw, value, field)
-    return frozen_labels({str(k): "" if v is None else str(v) for k, v in data.items()})
+    data = value if type(value) is dict else _dict(raw, value, field)
+    for key, text in data.items():
+        if type(key) is not str or type(text) is not str:
+            return frozen_labels({str(k): "" if v is None else str(v) for k, v in data.items()})
+    return frozen_labels(data)  # all strings already
+
+
+_PORTS: dict[tuple[int, str, str | None], ContainerPort] = {}
+"""Container ports already built, by their written ``(containerPort, protocol, name)``: they are
+immutable, and the same few repeat on every pod."""
 
 
 def container_ports(raw: RawObject, spec: dict[str, Any], field: str) -> tuple[ContainerPort, ...]:
     ports: list[ContainerPort] = []
-    for ci, container in enumerate(_list(raw, spec.get("containers"), f"{field}.containers")):
-        cpath = f"{field}.containers[{ci}]"
-        container = _dict(raw, container, cpath)
-        for pi, port in enumerate(_list(raw, container.get("ports"), f"{cpath}.ports")):
-            ppath = f"{cpath}.ports[{pi}]"
-            port = _dict(raw, port, ppath)
+    containers = spec.get("containers")
+    if type(containers) is not list:
+        containers = _list(raw, containers, f"{field}.containers")
+    for ci, container in enumerate(containers):
+        if type(container) is not dict:
+            container = _dict(raw, container, f"{field}.containers[{ci}]")
+        entries = container.get("ports")
+        if type(entries) is not list:
+            entries = _list(raw, entries, f"{field}.containers[{ci}].ports")
+        for pi, port in enumerate(entries):
+            if type(port) is not dict:
+                port = _dict(raw, port, f"{field}.containers[{ci}].ports[{pi}]")
             number = port.get("containerPort")
-            if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 65535:
-                raise _fail(
-                    raw,
-                    f"{ppath}.containerPort",
-                    f"invalid value {number!r}",
-                    "containerPort must be a number from 1 to 65535",
-                )
             proto = port.get("protocol") or "TCP"
-            try:
-                protocol = Protocol(proto)
-            except ValueError:
-                raise _fail(
-                    raw, f"{ppath}.protocol", f"unsupported value {proto!r}", "use TCP, UDP or SCTP"
-                ) from None
-            ports.append(ContainerPort(number, protocol, str(port.get("name") or "")))
+            name = port.get("name")
+            key = (number, proto, name)
+            plain = (
+                type(number) is int and type(proto) is str and (name is None or type(name) is str)
+            )
+            built = _PORTS.get(key) if plain else None
+            if built is None:
+                built = _container_port(
+                    raw, number, proto, name, f"{field}.containers[{ci}].ports[{pi}]"
+                )
+                if plain:
+                    if len(_PORTS) >= 1024:
+                        _PORTS.clear()
+                    _PORTS[key] = built
+            ports.append(built)
     return tuple(ports)
 
 
+def _container_port(
+    raw: RawObject, number: Any, proto: Any, name: Any, ppath: str
+) -> ContainerPort:
+    if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 65535:
+        raise _fail(
+            raw,
+            f"{ppath}.containerPort",
+            f"invalid value {number!r}",
+            "containerPort must be a number from 1 to 65535",
+        )
+    try:
+        protocol = Protocol(proto)
+    except ValueError:
+        raise _fail(
+            raw, f"{ppath}.protocol", f"unsupported value {proto!r}", "use TCP, UDP or SCTP"
+        ) from None
+    return ContainerPort(number, protocol, str(name or ""))
+
+
 def _pod_ip(raw: RawObject, data: dict[str, Any], metadata: dict[str, Any]) -> str | None:
-    status = _dict(raw, data.get("status"), "status")
+    status = data.get("status")
+    if type(status) is not dict:
+        status = _dict(raw, status, "status")
     ip = status.get("podIP")
-    annotations = _dict(raw, metadata.get("annotations"), "metadata.annotations")
+    annotations = metadata.get("annotations")
+    if type(annotations) is not dict:
+        annotations = _dict(raw, annotations, "metadata.annotations")
     pinned = annotations.get(CALICO_IP_ANNOTATION)
     if not ip and isinstance(pinned, str):
         # '["192.168.1.10"]': Calico's fixed-address annotation, honoured offline too
@@ -110,14 +148,18 @@ def _pod_ip(raw: RawObject, data: dict[str, Any], metadata: dict[str, Any]) -> s
 def pods_from(raw: RawObject) -> list[PodDraft]:
     """The pods a Pod or workload manifest stands for."""
     if raw.kind == "Pod":
-        spec = _dict(raw, raw.data.get("spec"), "spec")
+        data = raw.data
+        spec = data.get("spec")
+        if type(spec) is not dict:
+            spec = _dict(raw, spec, "spec")
+        metadata = raw.metadata
         return [
             PodDraft(
                 raw.namespace,
                 raw.name or "pod",
-                _labels(raw, raw.metadata.get("labels"), "metadata.labels"),
+                _labels(raw, metadata.get("labels"), "metadata.labels"),
                 container_ports(raw, spec, "spec"),
-                _pod_ip(raw, raw.data, raw.metadata),
+                _pod_ip(raw, data, metadata),
                 "",
                 raw.location,
             )

@@ -6,10 +6,11 @@ API server of a given Kubernetes version (default 1.36, the lab's pin) would: ea
 (``spec.ingress[0].ports[0].protocol: Unsupported value: "tcp": supported values: "TCP",
 "UDP", "SCTP"``), in the API server's order, plus a ``hint`` saying how to fix it.
 
-Modules: :mod:`.version` (version splits), :mod:`.names`, :mod:`.labels`, :mod:`.cidr`,
-:mod:`.network_policy`, :mod:`.pods`, :mod:`.metadata`, :mod:`.objects`; :mod:`.decode` and
-:mod:`.collector` hold the shared plumbing. No input makes these functions raise anything but
-:class:`~labkit.errors.LabkitError` (for an unparseable ``kubernetes_version``).
+Modules: :mod:`.version` (version splits), :mod:`.names`, :mod:`.labels`, :mod:`.selectors`,
+:mod:`.cidr`, :mod:`.network_policy`, :mod:`.pods`, :mod:`.metadata`, :mod:`.objects`;
+:mod:`.decode`, :mod:`.collector` and :mod:`.rendered` hold the shared plumbing. No input makes
+these functions raise anything but :class:`~labkit.errors.LabkitError` (for an unparseable
+``kubernetes_version``).
 """
 
 from __future__ import annotations
@@ -46,17 +47,18 @@ __all__ = [
 
 def validate_object_issues(raw: RawObject, version: KubeVersion) -> tuple[list[Issue], list[Issue]]:
     """``(errors, warnings)`` for one object."""
-    col = Collector(raw.location, raw.title, version)
     data: Any = raw.data
-    if not isinstance(data, dict):
-        col.wrong_type(
-            "",
-            data,
-            "a mapping",
-            "each document must be a mapping with apiVersion, kind and metadata",
-        )
+    if isinstance(data, dict):
+        col = Collector.for_object(raw, version)
+        validate_object(col, raw)
         return col.errors, col.warnings
-    validate_object(col, raw)
+    col = Collector(raw.location, raw.title, version)
+    col.wrong_type(
+        "",
+        data,
+        "a mapping",
+        "each document must be a mapping with apiVersion, kind and metadata",
+    )
     return col.errors, col.warnings
 
 

@@ -21,7 +21,8 @@ and IPv4-mapped IPv6 values (the ``except`` strict-subset check depends on them)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from labkit.model.validation.messages import go_quote
 
@@ -37,8 +38,7 @@ V4_MAPPED = "must not have an IPv4-mapped IPv6 address"
 HOST_BITS = "must not have bits set beyond the prefix length"
 
 
-@dataclass(frozen=True)
-class GoCIDR:
+class GoCIDR(NamedTuple):
     """The result of ``ParseCIDRSloppy``: the address as written and the ``IPNet``."""
 
     ip: bytes
@@ -239,8 +239,12 @@ def _split(value: str) -> tuple[bytes, bytes] | None:
     return raw[:slash], raw[slash + 1 :]
 
 
+@lru_cache(maxsize=1024)
 def parse_cidr_sloppy(value: str) -> GoCIDR | None:
-    """``netutils.ParseCIDRSloppy``; ``None`` when it fails."""
+    """``netutils.ParseCIDRSloppy``; ``None`` when it fails.
+
+    Results are cached (a :class:`GoCIDR` is immutable): policies repeat the same CIDRs, and
+    validation reads each one up to three times (errors, warnings, hints)."""
     parts = _split(value)
     if parts is None:
         return None
@@ -275,6 +279,7 @@ def _strict_address(cidr: GoCIDR, value: str) -> bytes | None:
     return _parse_ipv6(addr, strict=True)
 
 
+@lru_cache(maxsize=1024)
 def strict_error(cidr: GoCIDR, value: str) -> str:
     """The strict-validation error for a value that parsed sloppily, or ``""``."""
     addr = _strict_address(cidr, value)
@@ -339,6 +344,11 @@ def _ip_equal(a: bytes, b: bytes) -> bool:
 
 def cidr_warnings(cidr: GoCIDR, value: str) -> list[str]:
     """``GetWarningsForCIDR`` texts, without the leading field path."""
+    return list(_cidr_warnings(cidr, value))
+
+
+@lru_cache(maxsize=1024)
+def _cidr_warnings(cidr: GoCIDR, value: str) -> tuple[str, ...]:
     warnings: list[str] = []
     network = cidr.network_string()
     if not _ip_equal(cidr.ip, cidr.network):
@@ -359,7 +369,7 @@ def cidr_warnings(cidr: GoCIDR, value: str) -> list[str]:
                 f"IPv6 CIDR value {go_quote(value)} should be in RFC 5952 canonical format "
                 f"({go_quote(canonical)})"
             )
-    return warnings
+    return tuple(warnings)
 
 
 def network_of(value: str) -> str | None:

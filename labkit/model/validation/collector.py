@@ -9,9 +9,10 @@ validation errors in the order the API server emits them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
 from labkit.errors import Issue, format_go_value
+from labkit.model.loader import RawObject
 from labkit.model.validation.messages import go_quote, named_string
 from labkit.model.validation.version import KubeVersion
 
@@ -19,37 +20,40 @@ WARNING = "Warning"
 UNKNOWN_FIELD = "Unknown field"
 
 
-@dataclass(frozen=True)
-class RenderedIssue(Issue):
-    """An :class:`Issue` whose bad value is printed exactly as the API server prints it.
-
-    Used when :func:`labkit.errors.format_go_value` would print it differently: maps, selectors
-    and lists (JSON from 1.34, Go ``%#v`` before), named string types from 1.34 (JSON), and
-    strings with characters that Go's ``%q`` escapes. ``detail`` stays the API server's detail.
-    """
-
-    rendered: str = ""
-
-    @property
-    def message(self) -> str:
-        body = self.type
-        if self.rendered:
-            body += ": " + self.rendered
-        if self.detail:
-            body += ": " + self.detail
-        return f"{self.field}: {body}" if self.field else body
-
-
 class Collector:
     """Accumulates the findings about one object (file, object title, target version)."""
 
     def __init__(self, file: str, obj: str, version: KubeVersion) -> None:
-        self.file = file
-        self.object = obj
+        self._file = file
+        self._object = obj
+        self._raw: RawObject | None = None
         self.version = version
         self.decoding: list[Issue] = []
         self.validation: list[Issue] = []
         self.warnings: list[Issue] = []
+
+    @classmethod
+    def for_object(cls, raw: RawObject, version: KubeVersion) -> Collector:
+        """A collector for ``raw`` whose file and title are worked out at the first finding
+        (most objects have none); ``raw.data`` must be a mapping."""
+        col = cls("", "", version)
+        col._raw = raw
+        return col
+
+    def _where(self) -> None:
+        raw = self._raw
+        if raw is not None:
+            self._file, self._object, self._raw = raw.location, raw.title, None
+
+    @property
+    def file(self) -> str:
+        self._where()
+        return self._file
+
+    @property
+    def object(self) -> str:
+        self._where()
+        return self._object
 
     @property
     def json_values(self) -> bool:
@@ -86,6 +90,10 @@ class Collector:
         )
         if plain:
             return issue
+        # imported at the first such issue: defining the dataclass costs ~0.3 ms at import, and
+        # valid manifests never need it
+        from labkit.model.validation.rendered import RenderedIssue
+
         return RenderedIssue(**{**vars(issue), "rendered": rendered or ""})
 
     @staticmethod
@@ -132,7 +140,7 @@ class Collector:
         )
 
     # decoding phase ---------------------------------------------------------------------
-    def wrong_type(self, field: str, value: object, expected: str, hint: str) -> None:
+    def wrong_type(self, field: str, value: Any, expected: str, hint: str) -> None:
         """A value the API server cannot decode into the field's Go type."""
         detail = f"must be {expected}, not {kind_of(value)}"
         shown: str | int | None = None

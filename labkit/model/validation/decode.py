@@ -18,8 +18,6 @@ so that no input can raise.
 
 from __future__ import annotations
 
-import datetime
-import difflib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -27,6 +25,8 @@ from labkit.model.validation.collector import Collector
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
+_NOT_TEXT = (bool, int, float, list, dict)
+"""Types of decoded values that are never text (a YAML date, the other scalar, is)."""
 
 
 def child(path: str, name: str) -> str:
@@ -77,6 +77,12 @@ def scalar_text(value: Any) -> str | None:
     """The string a YAML scalar becomes in JSON when it is a string, else ``None``."""
     if isinstance(value, str):
         return value
+    if value is None or isinstance(value, _NOT_TEXT):
+        return None
+    # YAML timestamps (PyYAML reads 2024-01-01 as a date); imported here, as most manifests have
+    # none and importing datetime costs over a millisecond
+    import datetime
+
     if isinstance(value, datetime.datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, datetime.date):
@@ -167,6 +173,9 @@ def as_string_map(col: Collector, value: Any, path: str, what: str) -> dict[str,
         return None
     out: dict[str, str] = {}
     for key, raw in data.items():
+        if type(key) is str and type(raw) is str:  # the common case, decoded as written
+            out[key] = raw
+            continue
         text = as_string(
             col,
             raw,
@@ -185,7 +194,10 @@ def as_string_list(col: Collector, value: Any, path: str, what: str) -> list[str
     items = as_list(col, value, path, what)
     if items is None:
         return None
-    return [as_string(col, item, index(path, i)) for i, item in enumerate(items)]
+    return [
+        item if type(item) is str else as_string(col, item, index(path, i))
+        for i, item in enumerate(items)
+    ]
 
 
 def check_fields(
@@ -198,6 +210,11 @@ def check_fields(
 ) -> None:
     """Report every key that ``type_name`` does not have (strict, case-sensitive decoding)."""
     names = tuple(known)
+    for raw_key in data:
+        if raw_key not in names:  # only a known string key compares equal to a name
+            break
+    else:
+        return
     for raw_key in data:
         key = map_key(raw_key)
         if key in names:
@@ -212,6 +229,8 @@ def _unknown_hint(
     for name in names:
         if name.lower() == key.lower():
             return f"field names are case-sensitive: write {name}"
+    import difflib  # only for a misspelt field: keeps it out of every import of validation
+
     close = difflib.get_close_matches(key, names, n=1, cutoff=0.75)
     if close:
         return f"did you mean {close[0]}? ({type_name} fields: {', '.join(names)})"

@@ -17,8 +17,7 @@ What kubectl and the API server do first, and labkit therefore does too:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from labkit.model.validation.collector import Collector
 from labkit.model.validation.decode import (
@@ -74,8 +73,7 @@ def service_name(name: str, version: KubeVersion) -> list[str]:
     return is_dns1035_label(name, version)
 
 
-@dataclass(frozen=True)
-class ObjectMeta:
+class ObjectMeta(NamedTuple):
     """The decoded metadata fields that validation reads."""
 
     name: str = ""
@@ -87,24 +85,30 @@ class ObjectMeta:
 
 
 def decode_meta(col: Collector, value: Any) -> ObjectMeta:
-    data = as_mapping(col, value, "metadata", "metadata")
+    # strings are taken as they are; anything else goes through the .decode helpers
+    data = value if type(value) is dict else as_mapping(col, value, "metadata", "metadata")
     if data is None:
         return ObjectMeta()
     check_fields(col, data, META_FIELDS, "metadata", "ObjectMeta", _meta_home)
-    name = as_string(col, data.get("name"), "metadata.name", "quote the name")
-    generate = as_string(col, data.get("generateName"), "metadata.generateName")
-    namespace = as_string(col, data.get("namespace"), "metadata.namespace", "quote the namespace")
-    generation = as_int32(col, data.get("generation"), "metadata.generation")
-    labels = as_string_map(col, data.get("labels"), "metadata.labels", "label")
-    annotations = as_string_map(col, data.get("annotations"), "metadata.annotations", "annotation")
-    return ObjectMeta(
-        name=name or "",
-        generate_name=generate or "",
-        namespace=namespace or "",
-        generation=generation,
-        labels=labels,
-        annotations=annotations,
-    )
+    name = data.get("name")
+    if type(name) is not str:
+        name = as_string(col, name, "metadata.name", "quote the name")
+    generate = data.get("generateName")
+    if type(generate) is not str:
+        generate = as_string(col, generate, "metadata.generateName")
+    namespace = data.get("namespace")
+    if type(namespace) is not str:
+        namespace = as_string(col, namespace, "metadata.namespace", "quote the namespace")
+    generation = data.get("generation")
+    if generation is not None:
+        generation = as_int32(col, generation, "metadata.generation")
+    labels = data.get("labels")
+    if labels is not None:
+        labels = as_string_map(col, labels, "metadata.labels", "label")
+    annotations = data.get("annotations")
+    if annotations is not None:
+        annotations = as_string_map(col, annotations, "metadata.annotations", "annotation")
+    return ObjectMeta(name or "", generate or "", namespace or "", generation, labels, annotations)
 
 
 SPEC_KEYS = frozenset(

@@ -41,10 +41,11 @@ PORT_NAME_MAX = 15
 
 _LABEL = re.compile(DNS1123_LABEL_FMT)
 _SUBDOMAIN = re.compile(DNS1123_SUBDOMAIN_FMT)
-_DNS1035 = re.compile(DNS1035_LABEL_FMT)
 _PORT_NAME_CHARS = re.compile("[-a-z0-9]+")
 _PORT_NAME_LETTER = re.compile("[a-z]")
-_SUGGEST_STRIP = re.compile("[^a-z0-9.-]+")
+_VALID_PORT_NAMES: set[str] = set()
+_VALID_PORT_NAMES_MAX = 4096
+"""Port names already found valid (validity does not depend on the version, only messages do)."""
 
 
 def _rfc(version: KubeVersion) -> str:
@@ -72,6 +73,8 @@ def dns1123_subdomain_message(version: KubeVersion) -> str:
 
 def is_dns1123_label(value: str, version: KubeVersion) -> list[str]:
     """``IsDNS1123Label``."""
+    if len(value) <= DNS1123_LABEL_MAX and _LABEL.fullmatch(value):
+        return []  # a match is ASCII, so its length in characters is its length in bytes
     errs = []
     if go_len(value) > DNS1123_LABEL_MAX:
         errs.append(max_len_error(DNS1123_LABEL_MAX))
@@ -85,6 +88,8 @@ def is_dns1123_label(value: str, version: KubeVersion) -> list[str]:
 
 def is_dns1123_subdomain(value: str, version: KubeVersion, unit: str = "characters") -> list[str]:
     """``IsDNS1123Subdomain`` (``unit`` is ``bytes`` for the content package, 1.35+)."""
+    if len(value) <= DNS1123_SUBDOMAIN_MAX and _SUBDOMAIN.fullmatch(value):
+        return []  # a match is ASCII, so its length in characters is its length in bytes
     errs = []
     if go_len(value) > DNS1123_SUBDOMAIN_MAX:
         errs.append(max_len_error(DNS1123_SUBDOMAIN_MAX, unit))
@@ -95,10 +100,13 @@ def is_dns1123_subdomain(value: str, version: KubeVersion, unit: str = "characte
 
 def is_dns1035_label(value: str, version: KubeVersion) -> list[str]:
     """``IsDNS1035Label`` (Service names)."""
+    # compiled at first use (re caches it): only Services have DNS-1035 names
+    if len(value) <= DNS1035_LABEL_MAX and re.fullmatch(DNS1035_LABEL_FMT, value):
+        return []  # a match is ASCII, so its length in characters is its length in bytes
     errs = []
     if go_len(value) > DNS1035_LABEL_MAX:
         errs.append(max_len_error(DNS1035_LABEL_MAX))
-    if not _DNS1035.fullmatch(value):
+    if not re.fullmatch(DNS1035_LABEL_FMT, value):
         errs.append(
             regex_error(
                 "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
@@ -121,6 +129,8 @@ def mask_trailing_dash(name: str) -> str:
 
 def is_valid_port_name(port: str, version: KubeVersion) -> list[str]:
     """``IsValidPortName`` (IANA_SVC_NAME); the "one letter" message changed in 1.25."""
+    if port in _VALID_PORT_NAMES:
+        return []
     errs = []
     if go_len(port) > PORT_NAME_MAX:
         errs.append(max_len_error(PORT_NAME_MAX))
@@ -136,6 +146,10 @@ def is_valid_port_name(port: str, version: KubeVersion) -> list[str]:
         errs.append("must not contain consecutive hyphens")
     if port and (port[0] == "-" or port[-1] == "-"):
         errs.append("must not begin or end with a hyphen")
+    if not errs:
+        if len(_VALID_PORT_NAMES) >= _VALID_PORT_NAMES_MAX:
+            _VALID_PORT_NAMES.clear()
+        _VALID_PORT_NAMES.add(port)
     return errs
 
 
@@ -149,7 +163,7 @@ def suggest_name(value: str, label: bool = False) -> str:
     text = value.lower()
     if label:
         text = text.replace(".", "-")
-    text = _SUGGEST_STRIP.sub("-", text)
+    text = re.sub("[^a-z0-9.-]+", "-", text)
     text = re.sub(r"-{2,}", "-", text).strip("-.")
     limit = DNS1123_LABEL_MAX if label else DNS1123_SUBDOMAIN_MAX
     text = text[:limit].strip("-.")

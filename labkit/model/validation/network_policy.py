@@ -22,7 +22,6 @@ from typing import Any
 from labkit.model.validation.collector import Collector
 from labkit.model.validation.decode import child, index
 from labkit.model.validation.ip_block import check_ip_block, warn_cidrs
-from labkit.model.validation.labels import check_selector
 from labkit.model.validation.messages import string_list
 from labkit.model.validation.names import is_valid_port_name, is_valid_port_num
 from labkit.model.validation.policy_decode import (
@@ -35,6 +34,7 @@ from labkit.model.validation.policy_decode import (
     default_network_policy,
     default_policy_spec,
 )
+from labkit.model.validation.selectors import check_selector
 
 
 # validation -----------------------------------------------------------------------------------

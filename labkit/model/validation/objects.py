@@ -43,13 +43,7 @@ from labkit.model.validation.decode import (
     index,
     scalar_text,
 )
-from labkit.model.validation.labels import (
-    Selector,
-    check_labels,
-    check_selector,
-    decode_selector,
-    selector_converts,
-)
+from labkit.model.validation.labels import check_labels
 from labkit.model.validation.messages import string_map
 from labkit.model.validation.metadata import (
     SPEC_KEYS,
@@ -68,6 +62,12 @@ from labkit.model.validation.pods import (
     check_template,
     decode_template,
 )
+from labkit.model.validation.selectors import (
+    Selector,
+    check_selector,
+    decode_selector,
+    selector_converts,
+)
 
 API_VERSIONS = {
     "NetworkPolicy": "networking.k8s.io/v1",
@@ -80,6 +80,9 @@ API_VERSIONS = {
     "DaemonSet": "apps/v1",
     "Job": "batch/v1",
 }
+TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec")
+TOP_FIELDS_WITH_STATUS = (*TOP_FIELDS, "status")
+"""Top-level fields; ``status`` of a NetworkPolicy is only known to 1.24 to 1.27."""
 SERVICE_PORT_FIELDS = ("name", "protocol", "appProtocol", "port", "targetPort", "nodePort")
 SERVICE_PROTOCOLS = ("SCTP", "TCP", "UDP")
 
@@ -110,9 +113,9 @@ def validate_object(col: Collector, raw: RawObject) -> None:
     if kind not in API_VERSIONS:
         return
     _check_api_version(col, kind, data.get("apiVersion"))
-    top = ["apiVersion", "kind", "metadata", "spec"]
+    top: tuple[str, ...] = TOP_FIELDS
     if kind != "NetworkPolicy" or 24 <= col.version.minor < 28:
-        top.append("status")
+        top = TOP_FIELDS_WITH_STATUS
     check_fields(col, data, top, "", kind, _top_level_home)
     meta = decode_meta(col, data.get("metadata"))
     if kind == "NetworkPolicy":

@@ -17,11 +17,12 @@ server's business and does not change what a policy selects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from labkit.model.validation.collector import Collector
 from labkit.model.validation.decode import (
+    INT32_MAX,
+    INT32_MIN,
     as_int32,
     as_list,
     as_mapping,
@@ -39,16 +40,16 @@ PORT_PROTOCOLS_SORTED = ("SCTP", "TCP", "UDP")
 """``sets.List(supportedPortProtocols)``: sorted, unlike NetworkPolicy's list."""
 
 
-@dataclass(frozen=True)
-class ContainerPortSpec:
+class ContainerPortSpec(NamedTuple):
+    """A decoded container port (``protocol`` defaulted to TCP)."""
+
     name: str
     container_port: int
     host_port: int
     protocol: str
 
 
-@dataclass(frozen=True)
-class Template:
+class Template(NamedTuple):
     """A decoded pod template: labels (``None`` = unset) and the raw pod spec."""
 
     labels: dict[str, str] | None
@@ -74,7 +75,9 @@ def check_template(col: Collector, template: Template, path: str) -> None:
 def check_pod_spec(col: Collector, spec: dict[str, Any] | None, path: str) -> None:
     """Containers and their ports, as ``validateContainers`` reports them."""
     containers_path = child(path, "containers")
-    containers = as_list(col, (spec or {}).get("containers"), containers_path, "containers")
+    containers = (spec or {}).get("containers")
+    if type(containers) is not list:
+        containers = as_list(col, containers, containers_path, "containers")
     if not containers:
         if containers is not None or (spec or {}).get("containers") is None:
             col.required(
@@ -85,32 +88,55 @@ def check_pod_spec(col: Collector, spec: dict[str, Any] | None, path: str) -> No
         return
     for i, raw in enumerate(containers):
         cpath = index(containers_path, i)
-        container = as_mapping(col, raw, cpath, "a container")
+        container = raw if type(raw) is dict else as_mapping(col, raw, cpath, "a container")
         if container is None:
             continue
+        ports = container.get("ports")
+        if ports is None:
+            continue  # no ports: nothing to decode or check
         ports_path = child(cpath, "ports")
-        ports = as_list(col, container.get("ports"), ports_path, "ports") or []
-        decoded = [_decode_port(col, p, index(ports_path, j)) for j, p in enumerate(ports)]
+        if type(ports) is not list:
+            ports = as_list(col, ports, ports_path, "ports") or []
+        decoded = [_decode_port(col, p, ports_path, j) for j, p in enumerate(ports)]
         _check_ports(col, decoded, ports_path)
 
 
-def _decode_port(col: Collector, value: Any, path: str) -> ContainerPortSpec | None:
-    data = as_mapping(col, value, path, "a container port")
-    if data is None:
-        return None if value is not None else ContainerPortSpec("", 0, 0, "TCP")
-    check_fields(col, data, CONTAINER_PORT_FIELDS, path, "ContainerPort")
-    name = as_string(col, data.get("name"), child(path, "name"), "write the port name as text")
-    number = as_int32(
-        col,
-        data.get("containerPort"),
-        child(path, "containerPort"),
-        "containerPort is a number from 1 to 65535",
-    )
-    host = as_int32(col, data.get("hostPort"), child(path, "hostPort"))
-    protocol = as_string(col, data.get("protocol"), child(path, "protocol"))
+def _decode_port(col: Collector, value: Any, ports_path: str, j: int) -> ContainerPortSpec | None:
+    """Decode ``ports[j]``; values of the expected JSON type are taken as they are, anything
+    else goes through the :mod:`.decode` helpers (which report it)."""
+    if type(value) is not dict:
+        data = as_mapping(col, value, index(ports_path, j), "a container port")
+        if data is None:
+            return None if value is not None else ContainerPortSpec("", 0, 0, "TCP")
+    else:
+        data = value
+    for key in data:  # the path is only built when there is something to report
+        if key not in CONTAINER_PORT_FIELDS:
+            check_fields(col, data, CONTAINER_PORT_FIELDS, index(ports_path, j), "ContainerPort")
+            break
+    name = data.get("name")
+    if type(name) is not str:
+        name = as_string(
+            col, name, child(index(ports_path, j), "name"), "write the port name as text"
+        )
+    number_raw = data.get("containerPort")
+    number = number_raw
+    if type(number) is not int or not INT32_MIN <= number <= INT32_MAX:
+        number = as_int32(
+            col,
+            number_raw,
+            child(index(ports_path, j), "containerPort"),
+            "containerPort is a number from 1 to 65535",
+        )
+    host = data.get("hostPort")
+    if host is not None and (type(host) is not int or not INT32_MIN <= host <= INT32_MAX):
+        host = as_int32(col, host, child(index(ports_path, j), "hostPort"))
+    protocol = data.get("protocol")
+    if type(protocol) is not str:
+        protocol = as_string(col, protocol, child(index(ports_path, j), "protocol"))
     if name is None or protocol is None:
         return None
-    if data.get("containerPort") is not None and number is None:
+    if number_raw is not None and number is None:
         return None
     return ContainerPortSpec(name, number or 0, host or 0, protocol or "TCP")
 
@@ -121,6 +147,17 @@ def _check_ports(col: Collector, ports: list[ContainerPortSpec | None], path: st
     for i, port in enumerate(ports):
         if port is None:
             continue
+        name, number, host, protocol = port
+        if (
+            name not in names
+            and 0 < number <= 65535
+            and (host == 0 or 0 < host <= 65535)
+            and protocol in PORT_PROTOCOLS_SORTED
+            and (not name or not is_valid_port_name(name, col.version))
+        ):
+            if name:
+                names.add(name)
+            continue  # nothing to report
         ppath = index(path, i)
         if port.name:
             msgs = is_valid_port_name(port.name, col.version)

@@ -15,12 +15,13 @@ of the others, so that validation never reports follow-on errors for it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from labkit.model.parse_policy import default_policy_types
 from labkit.model.validation.collector import Collector
 from labkit.model.validation.decode import (
+    INT32_MAX,
+    INT32_MIN,
     as_int32,
     as_int_or_string,
     as_list,
@@ -31,7 +32,7 @@ from labkit.model.validation.decode import (
     child,
     index,
 )
-from labkit.model.validation.labels import Selector, decode_selector
+from labkit.model.validation.selectors import Selector, decode_selector
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 POLICY_TYPES = ("Ingress", "Egress")
@@ -111,36 +112,46 @@ def default_network_policy(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # decoded model --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PolicyPort:
+# Immutable records private to validation: NamedTuples cost far less than frozen dataclasses to
+# define at import time (~0.05 ms against ~0.35 ms each) and to build, once per decoded element.
+class PolicyPort(NamedTuple):
+    """A decoded ``NetworkPolicyPort``."""
+
     protocol: str | None
     port: int | str | None
     end_port: int | None
 
 
-@dataclass(frozen=True)
-class IPBlockSpec:
+class IPBlockSpec(NamedTuple):
+    """A decoded ``IPBlock``."""
+
     cidr: str
     excepts: tuple[str | None, ...] | None
 
 
-@dataclass(frozen=True)
-class PeerSpec:
+class PeerSpec(NamedTuple):
+    """A decoded ``NetworkPolicyPeer``.
+
+    ``broken``: a member failed to decode; peer-level checks are skipped to avoid follow-on
+    noise.
+    """
+
     pod_selector: Selector | None
     namespace_selector: Selector | None
     ip_block: IPBlockSpec | None
     broken: bool = False
-    """A member failed to decode; peer-level checks are skipped to avoid follow-on noise."""
 
 
-@dataclass(frozen=True)
-class RuleSpec:
+class RuleSpec(NamedTuple):
+    """A decoded ingress or egress rule."""
+
     ports: tuple[PolicyPort | None, ...]
     peers: tuple[PeerSpec | None, ...]
 
 
-@dataclass(frozen=True)
-class PolicySpec:
+class PolicySpec(NamedTuple):
+    """A decoded, defaulted ``NetworkPolicySpec``."""
+
     pod_selector: Selector
     ingress: tuple[RuleSpec | None, ...]
     egress: tuple[RuleSpec | None, ...]
@@ -160,79 +171,121 @@ def decode_spec(col: Collector, value: Any) -> PolicySpec:
 def _decode_rules(
     col: Collector, value: Any, path: str, peer_key: str
 ) -> tuple[RuleSpec | None, ...]:
-    rules = as_list(col, value, path, path.rsplit(".", 1)[-1]) or []
+    # values of the expected JSON type are taken as they are; anything else goes through the
+    # .decode helpers, which report it (field paths are only built for those)
+    if type(value) is list:
+        rules: list[Any] = value
+    else:
+        rules = as_list(col, value, path, path.rsplit(".", 1)[-1]) or []
+    known = ("ports", peer_key)
+    kind = "NetworkPolicyIngressRule" if peer_key == "from" else "NetworkPolicyEgressRule"
     out: list[RuleSpec | None] = []
     for i, raw in enumerate(rules):
         rule_path = index(path, i)
-        data = as_mapping(col, raw, rule_path, "a rule")
-        if data is None and raw is not None:
-            out.append(None)
-            continue
-        data = data or {}
-        kind = "NetworkPolicyIngressRule" if peer_key == "from" else "NetworkPolicyEgressRule"
-        check_fields(col, data, ("ports", peer_key), rule_path, kind, _home)
-        ports_path = child(rule_path, "ports")
-        ports = [
-            _decode_port(col, p, index(ports_path, j))
-            for j, p in enumerate(as_list(col, data.get("ports"), ports_path, "ports") or [])
-        ]
-        peers_path = child(rule_path, peer_key)
-        peers = [
-            _decode_peer(col, p, index(peers_path, j))
-            for j, p in enumerate(as_list(col, data.get(peer_key), peers_path, peer_key) or [])
-        ]
-        out.append(RuleSpec(tuple(ports), tuple(peers)))
+        if type(raw) is dict:
+            data: dict[str, Any] = raw
+        else:
+            found = as_mapping(col, raw, rule_path, "a rule")
+            if found is None and raw is not None:
+                out.append(None)
+                continue
+            data = found or {}
+        check_fields(col, data, known, rule_path, kind, _home)
+        ports: tuple[PolicyPort | None, ...] = ()
+        raw_ports = data.get("ports")
+        if raw_ports is not None:
+            ports_path = child(rule_path, "ports")
+            if type(raw_ports) is not list:
+                raw_ports = as_list(col, raw_ports, ports_path, "ports") or []
+            ports = tuple([_decode_port(col, p, ports_path, j) for j, p in enumerate(raw_ports)])
+        peers: tuple[PeerSpec | None, ...] = ()
+        raw_peers = data.get(peer_key)
+        if raw_peers is not None:
+            peers_path = child(rule_path, peer_key)
+            if type(raw_peers) is not list:
+                raw_peers = as_list(col, raw_peers, peers_path, peer_key) or []
+            peers = tuple(
+                _decode_peer(col, p, index(peers_path, j)) for j, p in enumerate(raw_peers)
+            )
+        out.append(RuleSpec(ports, peers))
     return tuple(out)
 
 
-def _decode_port(col: Collector, value: Any, path: str) -> PolicyPort | None:
-    data = as_mapping(col, value, path, "a ports entry (protocol/port/endPort)")
-    if data is None:
-        return None if value is not None else PolicyPort("TCP", None, None)
-    known = PORT_FIELDS if col.version.at_least(21) else ("protocol", "port")
-    check_fields(col, data, known, path, "NetworkPolicyPort", _home)
+def _decode_port(col: Collector, value: Any, ports_path: str, j: int) -> PolicyPort | None:
+    if type(value) is dict:
+        data: dict[str, Any] = value
+    else:
+        found = as_mapping(
+            col, value, index(ports_path, j), "a ports entry (protocol/port/endPort)"
+        )
+        if found is None:
+            return None if value is not None else PolicyPort("TCP", None, None)
+        data = found
+    with_end_port = col.version.at_least(21)
+    known = PORT_FIELDS if with_end_port else ("protocol", "port")
+    for key in data:
+        if key not in known:
+            check_fields(col, data, known, index(ports_path, j), "NetworkPolicyPort", _home)
+            break
     protocol: str | None = None
-    if data.get("protocol") is not None:
-        protocol = as_string(
-            col,
-            data["protocol"],
-            child(path, "protocol"),
-            "write the protocol as text: TCP, UDP or SCTP",
-        )
-        if protocol is None:
-            return None
-    port = as_int_or_string(col, data.get("port"), child(path, "port"))
+    raw_protocol = data.get("protocol")
+    if raw_protocol is not None:
+        if type(raw_protocol) is str:
+            protocol = raw_protocol
+        else:
+            protocol = as_string(
+                col,
+                raw_protocol,
+                child(index(ports_path, j), "protocol"),
+                "write the protocol as text: TCP, UDP or SCTP",
+            )
+            if protocol is None:
+                return None
+    raw_port = data.get("port")
+    port = raw_port
+    if raw_port is not None and type(raw_port) is not str:
+        if type(raw_port) is not int or not INT32_MIN <= raw_port <= INT32_MAX:
+            port = as_int_or_string(col, raw_port, child(index(ports_path, j), "port"))
     end_port = None
-    if col.version.at_least(21):
-        end_port = as_int32(
-            col,
-            data.get("endPort"),
-            child(path, "endPort"),
-            "endPort is a number: the last port of the range",
-        )
+    if with_end_port:
+        raw_end = data.get("endPort")
+        end_port = raw_end
+        if raw_end is not None and (
+            type(raw_end) is not int or not INT32_MIN <= raw_end <= INT32_MAX
+        ):
+            end_port = as_int32(
+                col,
+                raw_end,
+                child(index(ports_path, j), "endPort"),
+                "endPort is a number: the last port of the range",
+            )
         if end_port is not None and not col.version.at_least(22):
             col.warn(
-                child(path, "endPort"),
+                child(index(ports_path, j), "endPort"),
                 "endPort is dropped by Kubernetes 1.21 (NetworkPolicyEndPort is off by "
                 "default): only port itself is allowed",
                 "list the ports one by one, or target Kubernetes 1.22 or later",
             )
             end_port = None
-    if "port" in data and data["port"] is not None and port is None:
+    if raw_port is not None and port is None:
         return None
     return PolicyPort(protocol, port, end_port)
 
 
 def _decode_peer(col: Collector, value: Any, path: str) -> PeerSpec | None:
-    data = as_mapping(col, value, path, "a peer (podSelector/namespaceSelector/ipBlock)")
-    if data is None:
-        return None if value is not None else PeerSpec(None, None, None)
+    if type(value) is dict:
+        data: dict[str, Any] = value
+    else:
+        found = as_mapping(col, value, path, "a peer (podSelector/namespaceSelector/ipBlock)")
+        if found is None:
+            return None if value is not None else PeerSpec(None, None, None)
+        data = found
     check_fields(col, data, PEER_FIELDS, path, "NetworkPolicyPeer", _home)
     broken = False
     pod = data.get("podSelector")
     ns = data.get("namespaceSelector")
-    pod_sel = decode_selector(col, pod, child(path, "podSelector"))
-    ns_sel = decode_selector(col, ns, child(path, "namespaceSelector"))
+    pod_sel = None if pod is None else decode_selector(col, pod, child(path, "podSelector"))
+    ns_sel = None if ns is None else decode_selector(col, ns, child(path, "namespaceSelector"))
     broken |= pod is not None and pod_sel is None
     broken |= ns is not None and ns_sel is None
     block_raw = data.get("ipBlock")

@@ -1,0 +1,212 @@
+"""Reading YAML with PyYAML: whatever the block reader (:mod:`labkit.model.block_yaml`)
+leaves aside, and the exact error, line and column for broken YAML.
+
+Imported only when a file needs it: importing PyYAML alone costs ``labkit matrix`` several
+milliseconds of start-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from labkit.errors import ManifestError
+
+MAX_EXPANDED_NODES = 1_000_000
+"""Values a document may expand to through YAML aliases (Kubernetes' decoder limits it too)."""
+
+try:  # libyaml is ~10x faster; PyYAML wheels ship it
+    _BaseLoader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _BaseLoader = yaml.SafeLoader
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_KEY_TAGS = frozenset({_STR, _NULL, _BOOL, _INT, _FLOAT})
+
+
+class _Unusual(Exception):
+    """A document uses YAML beyond plain maps, lists and scalars: build it the generic way."""
+
+
+class _DuplicateKey(Exception):
+    """A mapping names the same key twice (kubectl refuses it: "mapping key already defined").
+
+    PyYAML keeps the last value silently, which hides a classic mistake: two ``ingress:``
+    sections, where only the second one counts."""
+
+    def __init__(self, key: object, line: int, column: int, first_line: int) -> None:
+        super().__init__(key)
+        self.key = key
+        self.line = line
+        self.column = column
+        self.first_line = first_line
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """PyYAML's safe loader, faster on what manifests are made of; same results.
+
+    * Scalar tag resolution is memoised per ``(value, implicit)``: without path resolvers
+      (none are registered) the resolver is a pure function of them.
+    * A document made only of maps, lists and str/null/bool/int/float scalars is built by one
+      direct walk that calls PyYAML's own scalar constructors; aliases give the same object,
+      as PyYAML does. Any other tag, a merge key (``<<``) or a key that is not a scalar sends
+      the whole document through PyYAML's generic constructor instead.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._tag_cache: dict[tuple[Any, Any], Any] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._tag_cache.get(key)
+        if tag is None:
+            tag = self._tag_cache[key] = super().resolve(kind, value, implicit)
+        return tag
+
+    def construct_document(self, node: Any) -> Any:
+        try:
+            return self._build(node, {})
+        except _Unusual:
+            return super().construct_document(node)
+
+    def _build(self, node: Any, memo: dict[int, Any]) -> Any:
+        tag = node.tag
+        kind = type(node)
+        if kind is yaml.ScalarNode:
+            if tag == _STR:
+                return node.value
+            if tag == _NULL:
+                return None
+            if tag == _BOOL:
+                return self.construct_yaml_bool(node)
+            if tag == _INT:
+                return self.construct_yaml_int(node)
+            if tag == _FLOAT:
+                return self.construct_yaml_float(node)
+            raise _Unusual
+        found = memo.get(id(node))
+        if found is not None:
+            return found
+        if kind is yaml.MappingNode and tag == _MAP:
+            mapping: dict[Any, Any] = {}
+            memo[id(node)] = mapping
+            scalar = yaml.ScalarNode
+            for key_node, value_node in node.value:
+                if type(key_node) is not scalar:
+                    raise _Unusual
+                key_tag = key_node.tag
+                if key_tag == _STR:  # the common case, inlined: a string key ...
+                    key = key_node.value
+                elif key_tag in _KEY_TAGS:
+                    key = self._build(key_node, memo)
+                else:
+                    raise _Unusual
+                if type(value_node) is scalar and value_node.tag == _STR:  # ... a string value
+                    mapping[key] = value_node.value
+                else:
+                    mapping[key] = self._build(value_node, memo)
+            if len(mapping) != len(node.value):
+                _raise_duplicate(node)
+            return mapping
+        if kind is yaml.SequenceNode and tag == _SEQ:
+            items: list[Any] = []
+            memo[id(node)] = items
+            for item in node.value:
+                items.append(self._build(item, memo))
+            return items
+        raise _Unusual
+
+
+def _raise_duplicate(node: Any) -> None:
+    seen: dict[object, int] = {}
+    for key_node, _ in node.value:
+        key = key_node.value
+        if key in seen:
+            mark = key_node.start_mark
+            raise _DuplicateKey(key, mark.line + 1, mark.column + 1, seen[key])
+        seen[key] = key_node.start_mark.line + 1
+
+
+def load_yaml_documents(text: str, file: str) -> list[Any]:
+    """Every document of ``text`` as PyYAML's safe loader builds it; errors as ManifestError."""
+    try:
+        docs = list(yaml.load_all(text, Loader=_Loader))
+    except _DuplicateKey as exc:
+        raise ManifestError(
+            f"YAML syntax error: mapping key {exc.key!r} already defined at line {exc.first_line}",
+            file=file,
+            line=exc.line,
+            column=exc.column,
+            hint=f"merge the two {exc.key!r} entries into one: with both, only the last one "
+            "would count (kubectl refuses the file)",
+        ) from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or "invalid YAML"
+        raise ManifestError(
+            f"YAML syntax error: {problem}" + (f" ({exc.context})" if exc.context else ""),
+            file=file,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+            hint="check indentation (spaces, not tabs) and that every 'key: value' sits under "
+            "the right parent",
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"YAML error: {exc}", file=file, hint="fix the YAML syntax") from exc
+    except (ValueError, TypeError, OverflowError, RecursionError, UnicodeError) as exc:
+        # PyYAML's constructors raise these for values they cannot build: a date such as
+        # 2001-02-30, `!!int x`, an integer of more than 4300 digits, a lone surrogate
+        raise ManifestError(
+            f"YAML value cannot be read: {exc}",
+            file=file,
+            hint='quote the value if it is meant as a string (for example "2001-02-30")',
+        ) from exc
+    if "&" in text and "*" in text:
+        for doc in docs:
+            if isinstance(doc, (dict, list)):
+                _check_aliases(doc, file)
+    return docs
+
+
+def _check_aliases(doc: Any, file: str) -> None:
+    """Refuse YAML aliases Kubernetes' decoder refuses: an alias inside its own anchor
+    (``a: &x [*x]``, a cycle) and aliasing that expands past :data:`MAX_EXPANDED_NODES` nodes
+    (a "billion laughs" document). Iterative depth-first walk; shared nodes are sized once."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(doc, True)]
+    while stack:
+        node, entering = stack.pop()
+        children = list(node.values()) if isinstance(node, dict) else node
+        if entering:
+            if id(node) in size:
+                continue
+            if id(node) in on_path:
+                raise ManifestError(
+                    "a YAML alias refers to a node that contains it (a cycle)",
+                    file=file,
+                    hint="replace the *alias inside its own &anchor by a copy of the content",
+                )
+            on_path.add(id(node))
+            stack.append((node, False))
+            stack.extend((c, True) for c in children if isinstance(c, (dict, list)))
+            continue
+        on_path.discard(id(node))
+        total = 1 + sum(size.get(id(c), 1) for c in children)
+        if total > MAX_EXPANDED_NODES:
+            raise ManifestError(
+                f"YAML aliases expand to more than {MAX_EXPANDED_NODES} values",
+                file=file,
+                hint="write the content out instead of nesting aliases of aliases",
+            )
+        size[id(node)] = total
