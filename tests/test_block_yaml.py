@@ -17,6 +17,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from yaml_equality import same_values
 
 from labkit.model.block_yaml import parse_block_documents
 from labkit.model.loader import load_text
@@ -30,19 +31,6 @@ def _pyyaml(text: str) -> tuple[str, Any]:
         return "ok", list(yaml.load_all(text, Loader=REFERENCE))
     except Exception as exc:  # any failure: the block reader must not answer
         return "error", type(exc).__name__
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal values of equal types all the way down (``1 == 1.0 == True`` is not enough)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(
-            _same(k1, k2) and _same(a[k1], b[k2]) for k1, k2 in zip(a, b, strict=True)
-        )
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
 
 
 def _document_lines(text: str) -> list[int]:
@@ -63,7 +51,7 @@ def _check(text: str) -> bool:
         return False
     assert status == "ok", f"block reader answered where PyYAML fails ({want}):\n{text}"
     docs, lines = got
-    assert _same(docs, want), (docs, want, text)
+    assert same_values(docs, want), (docs, want, text)
     assert lines == _document_lines(text), (lines, text)
     return True
 

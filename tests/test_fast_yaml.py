@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from yaml_equality import same_values
 
 from labkit.model import pyyaml_reader
 
@@ -55,27 +56,12 @@ def _run(text: str, loader_cls: Any) -> tuple[str, Any]:
         return "error", (type(exc).__name__, str(exc))
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equal values of equal types all the way down (``1 == 1.0 == True`` is not enough)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(
-            _same(k1, k2) and _same(a[k1], b[k2]) for k1, k2 in zip(a, b, strict=True)
-        )
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float) and a != a:
-        return b != b
-    return bool(a == b)
-
-
 @pytest.mark.parametrize("text", DOCUMENTS)
 def test_same_as_pyyaml_safe_loader(text: str) -> None:
     status, got = _run(text, pyyaml_reader._Loader)
     want_status, want = _run(text, REFERENCE)
     assert status == want_status
-    assert _same(got, want), (got, want)
+    assert same_values(got, want), (got, want)
 
 
 def test_aliases_share_one_object_like_pyyaml() -> None:
@@ -100,5 +86,5 @@ def test_generated_clusters_load_identically() -> None:
     text = yaml.dump_all(objects, Dumper=dumper, sort_keys=False)
     status, got = _run(text, pyyaml_reader._Loader)
     assert status == "ok"
-    assert _same(got, objects)
-    assert _same(got, _run(text, REFERENCE)[1])
+    assert same_values(got, objects)
+    assert same_values(got, _run(text, REFERENCE)[1])

@@ -155,11 +155,6 @@ def status() -> ClusterStatus:
     return lifecycle_status()
 
 
-def _default_peers(lab: LabCluster, namespaces: Iterable[str] | None) -> list[str]:
-    """The lab pods in the lesson order, then the learner's other pods (LabCluster.peers)."""
-    return lab.peers(namespaces)
-
-
 def probe_matrix(
     probes: ProbeLike | Sequence[ProbeLike] = ("80/TCP",),
     *,
@@ -168,7 +163,7 @@ def probe_matrix(
 ) -> Matrices:
     """Probe every ordered pair of lab pods on each probe; shows one heatmap per probe."""
     lab = cluster()
-    chosen = list(peers) if peers else _default_peers(lab, namespaces)
+    chosen = list(peers) if peers else lab.peers(namespaces)
     specs = _probes(probes)
     tables = lab.probe_matrix(specs, peers=chosen)
     source = f"probed on the {lab.name} cluster (rows: from, columns: to)"
@@ -201,7 +196,7 @@ def predicted_matrix(
 ) -> Matrices:
     """What the policy engine predicts for the same pairs as :func:`probe_matrix`."""
     lab = cluster()
-    chosen = list(peers) if peers else _default_peers(lab, namespaces)
+    chosen = list(peers) if peers else lab.peers(namespaces)
     tables = lab.predicted_matrix(_probes(probes), peers=chosen)
     return Matrices(tuple(tables), "predicted by the policy engine (rows: from, columns: to)")
 
@@ -213,7 +208,7 @@ def connectivity(namespaces: Iterable[str] | None = None) -> Connectivity:
 
     lab = cluster()
     engine = lab.engine()
-    endpoints = [engine.inventory.pod(key) for key in _default_peers(lab, namespaces)]
+    endpoints = [engine.inventory.pod(key) for key in lab.peers(namespaces)]
     table = ConnectivityTable(compute_matrix(engine, endpoints))
     return Connectivity(table, _kubectl_commands.for_step("policies"))
 
@@ -246,7 +241,7 @@ def show_topology(
     captions |= {ns: f"{pool.name} {pool.cidr}" for pool in POOLS for ns in pool.namespaces}
     table = None
     if probe is not None:
-        table = lab.probe_matrix([_probe(probe)], peers=_default_peers(lab, namespaces))[0]
+        table = lab.probe_matrix([_probe(probe)], peers=lab.peers(namespaces))[0]
     from labkit.cluster.topology import LAB_PODS
 
     figure = draw_topology(

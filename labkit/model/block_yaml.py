@@ -195,6 +195,13 @@ _SKIP_LINE = (_SKIP,)
 _DOC_LINE = (_DOC,)
 
 
+def _push(stack: list[tuple[int, Any]], indent: int, node: Any) -> None:
+    """Open ``node`` (a map or list) at ``indent`` inside the innermost open node."""
+    stack.append((indent, node))
+    if len(stack) > _MAX_DEPTH:
+        raise _Unsupported
+
+
 def _fresh(value: Any) -> Any:
     """The value to store for a line: ``{}`` and ``[]`` stand for new objects."""
     if type(value) is dict:
@@ -273,9 +280,7 @@ def _parse(text: str) -> tuple[list[Any], list[int | None]]:
                     if indent > pending.indent:
                         mapping = {}
                         pending.container[pending.slot] = mapping
-                        stack.append((indent, mapping))
-                        if len(stack) > _MAX_DEPTH:
-                            raise _Unsupported
+                        _push(stack, indent, mapping)
                     else:
                         pending.container[pending.slot] = None
                     pending = None
@@ -313,9 +318,7 @@ def _parse(text: str) -> tuple[list[Any], list[int | None]]:
                 ):
                     items: list[Any] = []
                     pending.container[pending.slot] = items
-                    stack.append((indent, items))
-                    if len(stack) > _MAX_DEPTH:
-                        raise _Unsupported
+                    _push(stack, indent, items)
                 else:
                     pending.container[pending.slot] = None
                 pending = None
@@ -334,9 +337,7 @@ def _parse(text: str) -> tuple[list[Any], list[int | None]]:
             for column in what[2]:
                 inner: list[Any] = []
                 items.append(inner)
-                stack.append((column, inner))
-                if len(stack) > _MAX_DEPTH:
-                    raise _Unsupported
+                _push(stack, column, inner)
                 items = inner
             payload = what[3]
             if payload == _EMPTY:
@@ -356,9 +357,7 @@ def _parse(text: str) -> tuple[list[Any], list[int | None]]:
             mapping = {}
             items.append(mapping)
             indent = what[4]
-            stack.append((indent, mapping))
-            if len(stack) > _MAX_DEPTH:
-                raise _Unsupported
+            _push(stack, indent, mapping)
             key = what[5]
         # a map entry: ``key`` and ``value`` in ``mapping``, at ``indent``
         if key in mapping:

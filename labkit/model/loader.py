@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-_DOC_START = re.compile(r"^---(\s|$)", re.MULTILINE)
+DOCUMENT_START = re.compile(r"^---(\s|$)", re.MULTILINE)
+"""A ``---`` line: where a YAML document starts."""
 _CLEAN_PATH = re.compile(r"/?(?:(?!\.(?:/|$))[^/]+/)*(?!\.(?:/|$))[^/]+")
 """A path ``pathlib`` would spell the same: no empty or ``.`` component, no trailing ``/``."""
 
@@ -142,7 +143,7 @@ def load_paths(paths: Iterable[str | Path]) -> list[RawObject]:
 def load_text(text: str, file: str = "<string>") -> list[RawObject]:
     """Parse YAML or JSON text into objects (``kind: List`` is expanded)."""
     stripped = text.lstrip()
-    if file.endswith(".json") or (stripped.startswith("{") and not _DOC_START.search(text)):
+    if file.endswith(".json") or (stripped.startswith("{") and not DOCUMENT_START.search(text)):
         try:
             docs: list[Any] = [json.loads(text)]
             lines: list[int | None] = [1]
@@ -211,25 +212,6 @@ def _load_yaml(text: str, file: str) -> tuple[list[Any], list[int | None]]:
     fast = parse_block_documents(text)
     if fast is not None:
         return fast
-    from labkit.model.pyyaml_reader import load_yaml_documents
+    from labkit.model.pyyaml_reader import read_documents
 
-    docs = load_yaml_documents(text, file)
-    separators = list(_DOC_START.finditer(text))
-    starts: list[int] = []
-    line, pos = 1, 0
-    for m in separators:  # counted incrementally: one pass over the text, not one per document
-        line += text.count("\n", pos, m.start())
-        pos = m.start()
-        starts.append(line)
-    lines: list[int | None]
-    if not starts or (starts[0] != 1 and _has_content(text[: separators[0].start()])):
-        starts = [1, *starts]
-    lines = [starts[i] if i < len(starts) else None for i in range(len(docs))]
-    return docs, lines
-
-
-def _has_content(preamble: str) -> bool:
-    """Whether text before the first ``---`` is a document (not only comments/directives)."""
-    return any(
-        line.strip() and not line.lstrip().startswith(("#", "%")) for line in preamble.splitlines()
-    )
+    return read_documents(text, file)

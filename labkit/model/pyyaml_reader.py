@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from labkit.errors import ManifestError
+from labkit.model.loader import DOCUMENT_START
 
 MAX_EXPANDED_NODES = 1_000_000
 """Values a document may expand to through YAML aliases (Kubernetes' decoder limits it too)."""
@@ -176,6 +177,30 @@ def load_yaml_documents(text: str, file: str) -> list[Any]:
             if isinstance(doc, (dict, list)):
                 _check_aliases(doc, file)
     return docs
+
+
+def read_documents(text: str, file: str) -> tuple[list[Any], list[int | None]]:
+    """The documents of ``text`` and the line each starts on (that of its ``---``, or 1 for a
+    first document without one), as :func:`labkit.model.block_yaml.parse_block_documents`
+    gives them."""
+    docs = load_yaml_documents(text, file)
+    separators = list(DOCUMENT_START.finditer(text))
+    starts: list[int] = []
+    line, pos = 1, 0
+    for m in separators:  # counted incrementally: one pass over the text, not one per document
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        starts.append(line)
+    if not starts or (starts[0] != 1 and _has_content(text[: separators[0].start()])):
+        starts = [1, *starts]
+    return docs, [starts[i] if i < len(starts) else None for i in range(len(docs))]
+
+
+def _has_content(preamble: str) -> bool:
+    """Whether text before the first ``---`` is a document (not only comments/directives)."""
+    return any(
+        line.strip() and not line.lstrip().startswith(("#", "%")) for line in preamble.splitlines()
+    )
 
 
 def _check_aliases(doc: Any, file: str) -> None:

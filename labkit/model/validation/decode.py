@@ -114,12 +114,7 @@ def as_int32(col: Collector, value: Any, path: str, hint: str = "") -> int | Non
     if number is None:
         col.wrong_type(path, value, "an integer", hint or "write a whole number without quotes")
         return None
-    if not INT32_MIN <= number <= INT32_MAX:
-        col.decode_error(
-            path, number, "does not fit in a 32-bit integer", hint or "use a number from 1 to 65535"
-        )
-        return None
-    return number
+    return _in_int32(col, number, path, hint)
 
 
 def as_int_or_string(col: Collector, value: Any, path: str, hint: str = "") -> int | str | None:
@@ -138,6 +133,11 @@ def as_int_or_string(col: Collector, value: Any, path: str, hint: str = "") -> i
             hint or "write a port number (80) or a port name (http)",
         )
         return None
+    return _in_int32(col, number, path, hint)
+
+
+def _in_int32(col: Collector, number: int, path: str, hint: str) -> int | None:
+    """``number`` when it fits a Go ``int32``; else ``None``, reported."""
     if not INT32_MIN <= number <= INT32_MAX:
         col.decode_error(
             path, number, "does not fit in a 32-bit integer", hint or "use a number from 1 to 65535"
