@@ -10,9 +10,9 @@ import pytest
 from goldens import check_golden
 
 from labkit.engine.audit import CODES, Finding, at_or_above, audit
-from labkit.engine.audit_model import AuditContext
-from labkit.engine.audit_render import summary_line, to_dict, to_text
-from labkit.engine.audit_shadow import representative_addresses
+from labkit.engine.audit.model import AuditContext
+from labkit.engine.audit.render import summary_line, to_dict, to_text
+from labkit.engine.audit.shadow import representative_addresses
 from labkit.model.inventory import Inventory, build_inventory
 from labkit.model.loader import load_paths, load_text
 

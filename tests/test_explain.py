@@ -13,7 +13,7 @@ from goldens import check_golden
 
 from labkit.engine.evaluator import Engine
 from labkit.engine.explain import Explanation, explain, explain_by_name
-from labkit.engine.explain_render import to_dict, to_html, to_text
+from labkit.engine.explain.render import to_dict, to_html, to_text
 from labkit.model.inventory import Inventory, build_inventory
 from labkit.model.loader import RawObject, load_paths, load_text
 from labkit.model.ports import Protocol

@@ -275,7 +275,7 @@ def test_matrices_index_and_render() -> None:
 
 
 def test_audit_view_lists_findings_with_fixes() -> None:
-    from labkit.engine.audit_model import Finding
+    from labkit.engine.audit.model import Finding
     from labkit.lab.views import Audit
 
     finding = Finding(

@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from labkit.engine.audit import at_or_above, audit
-    from labkit.engine.audit_render import to_dict, to_text
+    from labkit.engine.audit.render import to_dict, to_text
     from labkit.errors import ValidationFailed
 
     try:

@@ -59,7 +59,7 @@ SERVICE_PREFIX = "svc:"
 def run(args: argparse.Namespace) -> int:
     from labkit.engine.evaluator import Engine
     from labkit.engine.explain import explain
-    from labkit.engine.explain_render import to_dict, to_text
+    from labkit.engine.explain.render import to_dict, to_text
     from labkit.errors import EvaluationError, ValidationFailed
     from labkit.model.ports import parse_probe
 
@@ -88,7 +88,7 @@ def _explain_service(
 ) -> int:
     """Through a Service, policies see each backend pod and its target port (rule 13)."""
     from labkit.engine.explain import explain
-    from labkit.engine.explain_render import to_dict, to_text
+    from labkit.engine.explain.render import to_dict, to_text
     from labkit.engine.services import resolve_service_target
 
     service = args.destination[len(SERVICE_PREFIX) :]

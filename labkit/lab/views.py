@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from labkit.cluster.backend import ApplyReport, ClusterStatus, LabCluster
-    from labkit.engine.audit_model import Finding
+    from labkit.engine.audit.model import Finding
 
 
 @dataclass(frozen=True)
@@ -186,12 +186,12 @@ class Audit(Sequence["Finding"]):
         return iter(self.findings)
 
     def __str__(self) -> str:
-        from labkit.engine.audit_render import to_text
+        from labkit.engine.audit.render import to_text
 
         return to_text(self.findings)
 
     def _repr_html_(self) -> str:
-        from labkit.engine.audit_render import summary_line
+        from labkit.engine.audit.render import summary_line
 
         rows = "".join(
             "<tr>"

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from ipaddress import IPv4Address, IPv6Address
 
-from labkit.engine.audit_model import AuditContext, Finding, policy_title
+from labkit.engine.audit.model import AuditContext, Finding, policy_title
 from labkit.engine.compiled import CompiledPolicy, CompiledRule, rule_ports
 from labkit.engine.endpoints import Endpoint, External
 from labkit.engine.portset import ALL, NOTHING, PortSet

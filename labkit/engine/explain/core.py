@@ -19,7 +19,7 @@ selector requirements the pod or namespace fails (naming the label it lacks or t
 has), a ``podSelector`` alone meaning the policy's own namespace, ``ipBlock`` ranges and
 ``except`` carve-outs, ports and protocols, and named ports that the destination pod does not
 declare. The verdict is always :meth:`Engine.allowed`'s; the tests hold the evidence to it on
-every conformance tuple. Rendering lives in :mod:`labkit.engine.explain_render`.
+every conformance tuple. Rendering lives in :mod:`labkit.engine.explain.render`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from __future__ import annotations
 from labkit.engine.compiled import CompiledPolicy
 from labkit.engine.endpoints import Endpoint, External
 from labkit.engine.evaluator import Engine, check_protocol
-from labkit.engine.explain_checks import check_rule, peer_text, port_entry_text, would_allow
-from labkit.engine.explain_model import (
+from labkit.engine.explain.checks import check_rule, peer_text, port_entry_text, would_allow
+from labkit.engine.explain.model import (
     Explanation,
     PeerCheck,
     PolicyNote,

@@ -1,5 +1,5 @@
 """The evidence of an explanation: plain frozen records, filled in by
-:mod:`labkit.engine.explain` and laid out by :mod:`labkit.engine.explain_render`."""
+:mod:`labkit.engine.explain` and laid out by :mod:`labkit.engine.explain.render`."""
 
 from __future__ import annotations
 
@@ -145,11 +145,11 @@ class Explanation:
         return (self.egress, self.ingress)
 
     def __str__(self) -> str:
-        from labkit.engine.explain_render import to_text
+        from labkit.engine.explain.render import to_text
 
         return to_text(self)
 
     def _repr_html_(self) -> str:
-        from labkit.engine.explain_render import to_html
+        from labkit.engine.explain.render import to_html
 
         return to_html(self)

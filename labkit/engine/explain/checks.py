@@ -13,7 +13,7 @@ from __future__ import annotations
 from labkit.engine.compiled import CompiledRule, peer_matches, port_entry_set
 from labkit.engine.endpoints import Endpoint, External
 from labkit.engine.evaluator import Engine
-from labkit.engine.explain_model import PeerCheck, PortCheck, RuleCheck
+from labkit.engine.explain.model import PeerCheck, PortCheck, RuleCheck
 from labkit.engine.selector_words import missing_keys, required_value, selector_misses
 from labkit.model.objects import NAMESPACE_NAME_LABEL, Pod
 from labkit.model.policy import Direction, NetworkPolicy, Peer

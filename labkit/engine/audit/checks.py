@@ -4,7 +4,7 @@ Each check yields :class:`Finding` objects; :func:`labkit.engine.audit.audit` so
 Kubernetes behaviour each check relies on is cited where it is used: isolation per direction
 and the default-deny pattern (rule 1), ``policyTypes`` defaulting (rule 2) and DNS being
 ordinary egress (rule 13). Checks on single rules and peers live in
-:mod:`labkit.engine.audit_rules`.
+:mod:`labkit.engine.audit.rules`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from ipaddress import ip_address
 
-from labkit.engine.audit_model import (
+from labkit.engine.audit.model import (
     DNS_LABEL,
     AuditContext,
     Finding,

@@ -1,25 +1,25 @@
 """Audit a set of policies for gaps and mistakes, in the order a learner should fix them.
 
-:func:`audit` runs every check of :mod:`labkit.engine.audit_checks`,
-:mod:`labkit.engine.audit_rules` and :mod:`labkit.engine.audit_shadow` over an :class:`Inventory` and returns the findings sorted
+:func:`audit` runs every check of :mod:`labkit.engine.audit.checks`,
+:mod:`labkit.engine.audit.rules` and :mod:`labkit.engine.audit.shadow` over an :class:`Inventory` and returns the findings sorted
 by severity, code, object and field (deterministic for equal inputs). Codes, severities and
 the handling of system and unmanaged namespaces are documented in
-:mod:`labkit.engine.audit_model`; :data:`CODES` lists every code with one line on what it
-means. Rendering lives in :mod:`labkit.engine.audit_render`.
+:mod:`labkit.engine.audit.model`; :data:`CODES` lists every code with one line on what it
+means. Rendering lives in :mod:`labkit.engine.audit.render`.
 """
 
 from __future__ import annotations
 
-from labkit.engine.audit_checks import (
+from labkit.engine.audit.checks import (
     check_default_deny,
     check_defaulted_types,
     check_egress_dns,
     check_ignored_rules,
     check_selects_nothing,
 )
-from labkit.engine.audit_model import CODES, SEVERITIES, SEVERITY_RANK, AuditContext, Finding
-from labkit.engine.audit_rules import check_rules
-from labkit.engine.audit_shadow import check_shadowed
+from labkit.engine.audit.model import CODES, SEVERITIES, SEVERITY_RANK, AuditContext, Finding
+from labkit.engine.audit.rules import check_rules
+from labkit.engine.audit.shadow import check_shadowed
 from labkit.model.inventory import Inventory
 
 __all__ = ["CODES", "SEVERITIES", "Finding", "at_or_above", "audit"]

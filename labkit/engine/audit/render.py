@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from labkit.engine.audit_model import SEVERITIES, Finding
+from labkit.engine.audit.model import SEVERITIES, Finding
 
 
 def summary_line(findings: Sequence[Finding]) -> str:

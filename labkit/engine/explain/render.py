@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from labkit.engine.explain_model import Explanation, PeerCheck, RuleCheck, SideExplanation
+from labkit.engine.explain.model import Explanation, PeerCheck, RuleCheck, SideExplanation
 
 INDENT = "  "
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from labkit.engine.audit_checks import dir_name
-from labkit.engine.audit_model import AuditContext, Finding, pod_list, policy_title
-from labkit.engine.explain import peer_text
+from labkit.engine.audit.checks import dir_name
+from labkit.engine.audit.model import AuditContext, Finding, pod_list, policy_title
+from labkit.engine.explain.checks import peer_text
 from labkit.engine.selector_words import missing_keys, required_value
 from labkit.model.labels import LabelSelector
 from labkit.model.objects import NAMESPACE_NAME_LABEL
