@@ -6,10 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: lab test install lint typecheck layers pytest live bench bench-live clean
 
-$(STAMP): pyproject.toml
+# Everything: labkit with the lab extra, and the linters and test tools at the exact versions
+# of constraints.txt (a new release of a tool cannot break `make test` by itself).
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,browser]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lab,test,browser]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
 
@@ -34,14 +36,24 @@ pytest: $(STAMP)
 
 test: $(STAMP) lint typecheck layers pytest
 
+# The live suite: `labkit up` first, outside pytest (a cold start takes minutes, more than
+# pytest-timeout's 300 s, which counts fixture setup); the tests only attach to the cluster.
+# LIVE_NODES=1 and LIVE_CALICO=manifest choose the other shapes.
+LIVE_NODES  ?= 3
+LIVE_CALICO ?= operator
+
 live: $(STAMP)
-	LABKIT_LIVE=1 $(BIN)/pytest -q -m live
+	$(BIN)/labkit up --backend kind --nodes $(LIVE_NODES) --calico $(LIVE_CALICO)
+	LABKIT_LIVE=1 LABKIT_LIVE_NODES=$(LIVE_NODES) LABKIT_LIVE_CALICO=$(LIVE_CALICO) \
+		$(BIN)/pytest -q -m live
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
 
 bench-live: $(STAMP)
-	$(BIN)/python benchmarks/live_probe.py
+	$(BIN)/labkit up --backend kind --nodes $(LIVE_NODES) --calico $(LIVE_CALICO)
+	$(BIN)/python benchmarks/live_probe.py --require-cluster --nodes $(LIVE_NODES) \
+		--calico $(LIVE_CALICO)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -64,8 +64,13 @@ LABKIT = ROOT / ".venv" / "bin" / "labkit"
 DEFAULT_SIZES = "200x50,500x100,5000x1000"
 LARGEST = (5000, 1000)
 
+NCA_RATIO_TARGET = 30
+"""500 x 100, whole processes: labkit at least this many times faster than nca (issue 7
+lowered it from 50x: with the block YAML reader retired, interpreter start-up and imports
+are most of labkit's time there)."""
+
 TARGETS = {
-    "500x100": "<= 1 s and >= 50x faster than nca",
+    "500x100": f"<= 1 s and >= {NCA_RATIO_TARGET}x faster than nca",
     "5000x1000": "<= 15 s and <= 1024 MB peak RSS",
     "lab-9": "<= 0.5 s",
 }
@@ -478,7 +483,7 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
     return sizes
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help="PODSxPOLICIES,... (%(default)s)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per figure (median)")
@@ -492,8 +497,70 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--nca-timeout", type=float, default=900.0, metavar="SECONDS")
     parser.add_argument("--no-compare", action="store_true", help="skip the nca second opinion")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
-    args = parser.parse_args(argv)
+    return parser
 
+
+Input = tuple[str, Path, tuple[int, int] | None]
+"""(label, directory of manifests, (pods, policies) or ``None`` for the lab's own input)."""
+
+
+def write_inputs(sizes: Sequence[tuple[int, int]], seed: int) -> list[Input]:
+    """The lab's nine pods, then one generated cluster per size, written as YAML."""
+    lab_dir = WORK / "lab-9"
+    write(lab_case(), lab_dir)
+    inputs: list[Input] = [("lab-9", lab_dir, None)]
+    for pods, policies in sizes:
+        spec = Spec(pods=pods, policies=policies, seed=seed)
+        directory = WORK / spec.label
+        write(generate(spec), directory)
+        inputs.append((spec.label, directory, (pods, policies)))
+    return inputs
+
+
+def measure_input(item: Input, args: argparse.Namespace, nca: Path | None) -> dict[str, Any]:
+    """One row of the table: labkit's figures on ``item``, and nca's when it runs there."""
+    label, directory, size = item
+    print(f"== {label}: labkit ...", flush=True)
+    repeat = max(args.repeat, 5) if size is None else args.repeat
+    lk = time_command(labkit_command(directory), repeat, timeout=args.nca_timeout)
+    row: dict[str, Any] = {
+        "size": label,
+        "labkit_s": lk.seconds,
+        "labkit_peak_mb": lk.peak_mb,
+        "labkit_note": lk.note,
+        "nca_s": None,
+        "nca_peak_mb": None,
+        "nca_note": "",
+    }
+    if nca is None:
+        row["nca_note"] = "nca unavailable" if not args.skip_nca else "skipped (--skip-nca)"
+    elif size == LARGEST and not args.nca_largest:
+        row["nca_note"] = "skipped by default (--nca-largest runs it)"
+    else:
+        print(f"== {label}: nca ...", flush=True)
+        nca_repeat = 1 if size and size[0] * size[1] > 500 * 100 else args.repeat
+        nc = time_command(
+            nca_command(nca, directory),
+            nca_repeat,
+            timeout=args.nca_timeout,
+            warm_up=nca_repeat > 1,
+        )
+        row.update(nca_s=nc.seconds, nca_peak_mb=nc.peak_mb, nca_note=nc.note)
+    return row
+
+
+def print_second_opinion(seed: int, nca: Path) -> list[Agreement]:
+    print("\nsecond opinion (nca), ordered pairs of distinct pods:", flush=True)
+    agreements = second_opinion(seed, nca)
+    for found in agreements:
+        print("  " + found.text())
+        for sample in found.samples:
+            print("      e.g. " + sample)
+    return agreements
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if not LABKIT.exists():
         print(f"{LABKIT} is missing: run `make install` first", file=sys.stderr)
         return 2
@@ -511,46 +578,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"nca unavailable: {nca_version}")
     print(f"nca: {nca_version}\n", flush=True)
 
-    rows: list[dict[str, Any]] = []
-    inputs: list[tuple[str, Path, tuple[int, int] | None]] = []
-    lab_dir = WORK / "lab-9"
-    write(lab_case(), lab_dir)
-    inputs.append(("lab-9", lab_dir, None))
-    for pods, policies in sizes:
-        spec = Spec(pods=pods, policies=policies, seed=args.seed)
-        directory = WORK / spec.label
-        write(generate(spec), directory)
-        inputs.append((spec.label, directory, (pods, policies)))
-
-    for label, directory, size in inputs:
-        print(f"== {label}: labkit ...", flush=True)
-        repeat = max(args.repeat, 5) if size is None else args.repeat
-        lk = time_command(labkit_command(directory), repeat, timeout=args.nca_timeout)
-        row: dict[str, Any] = {
-            "size": label,
-            "labkit_s": lk.seconds,
-            "labkit_peak_mb": lk.peak_mb,
-            "labkit_note": lk.note,
-            "nca_s": None,
-            "nca_peak_mb": None,
-            "nca_note": "",
-        }
-        if nca is None:
-            row["nca_note"] = "nca unavailable" if not args.skip_nca else "skipped (--skip-nca)"
-        elif size == LARGEST and not args.nca_largest:
-            row["nca_note"] = "skipped by default (--nca-largest runs it)"
-        else:
-            print(f"== {label}: nca ...", flush=True)
-            nca_repeat = 1 if size and size[0] * size[1] > 500 * 100 else args.repeat
-            nc = time_command(
-                nca_command(nca, directory),
-                nca_repeat,
-                timeout=args.nca_timeout,
-                warm_up=nca_repeat > 1,
-            )
-            row.update(nca_s=nc.seconds, nca_peak_mb=nc.peak_mb, nca_note=nc.note)
-        rows.append(row)
-
+    rows = [measure_input(item, args, nca) for item in write_inputs(sizes, args.seed)]
     print()
     print_table(rows)
     print()
@@ -559,13 +587,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     agreements: list[Agreement] = []
     if nca is not None and not args.no_compare:
-        print("\nsecond opinion (nca), ordered pairs of distinct pods:", flush=True)
-        agreements = second_opinion(args.seed, nca)
-        for found in agreements:
-            print("  " + found.text())
-            for sample in found.samples:
-                print("      e.g. " + sample)
-
+        agreements = print_second_opinion(args.seed, nca)
     if args.json:
         payload = {
             "date": date.today().isoformat(),
@@ -630,7 +652,7 @@ def check_targets(rows: list[dict[str, Any]]) -> None:
         if label == "500x100":
             ok = r["labkit_s"] <= 1.0
             if r["nca_s"] is not None:
-                ok = ok and r["nca_s"] / r["labkit_s"] >= 50
+                ok = ok and r["nca_s"] / r["labkit_s"] >= NCA_RATIO_TARGET
             else:
                 target += " (ratio not measured)"
         elif label == "5000x1000":

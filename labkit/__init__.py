@@ -7,6 +7,9 @@ The public API, imported lazily so that ``import labkit`` and the CLI start fast
 * :class:`Engine` answers reachability questions; :func:`compute_matrix` gives every pair.
 * :func:`explain` and :func:`audit` say why, and what to fix.
 * :mod:`labkit.lab` is the notebook facade; :mod:`labkit.cluster` holds the lab clusters.
+
+``pip install labkit`` needs PyYAML only (the engine and the CLI); the notebook lab needs the
+``lab`` extra, ``pip install 'labkit[lab]'`` (see :mod:`labkit.extras`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ _EXPORTS = {
     "LabkitError": ("labkit.errors", "LabkitError"),
     "ValidationFailed": ("labkit.errors", "ValidationFailed"),
     "ManifestError": ("labkit.errors", "ManifestError"),
+    "MissingExtra": ("labkit.errors", "MissingExtra"),
 }
 
 __all__ = [
@@ -43,6 +47,7 @@ __all__ = [
     "Inventory",
     "LabkitError",
     "ManifestError",
+    "MissingExtra",
     "PortSet",
     "ProbeSpec",
     "Protocol",
@@ -63,7 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from labkit.engine.explain import explain
     from labkit.engine.matrix import compute_matrix
     from labkit.engine.portset import PortSet
-    from labkit.errors import LabkitError, ManifestError, ValidationFailed
+    from labkit.errors import LabkitError, ManifestError, MissingExtra, ValidationFailed
     from labkit.model.inventory import Inventory
     from labkit.model.inventory import inventory_from_text as load_text
     from labkit.model.inventory import load_inventory as load

@@ -99,6 +99,7 @@ class ManifestError(LabkitError):
         object: str = "",
         field: str = "",
         hint: str = "",
+        error_type: str = "",
     ) -> None:
         self.file = file
         self.line = line
@@ -108,11 +109,13 @@ class ManifestError(LabkitError):
         self.hint = hint
         self.detail = message
         lowered = message.lower()
-        if field:
+        if error_type:
+            self.error_type = error_type
+        elif field:
             self.error_type = "Invalid value"
         elif "syntax" in lowered or "yaml" in lowered or "json" in lowered:
             self.error_type = "Syntax error"
-        elif "no such file" in lowered or "cannot read" in lowered:
+        elif "no such file" in lowered:
             self.error_type = "Not found"
         else:
             self.error_type = "Invalid manifest"
@@ -142,13 +145,17 @@ class ManifestError(LabkitError):
 
 
 class ValidationFailed(LabkitError):
-    """One or more objects would be rejected by the API server; nothing was applied."""
+    """One or more objects would be rejected by the API server (what was done about it,
+    e.g. "nothing was applied", is for the caller to say: ``audit`` applies nothing)."""
 
     def __init__(self, issues: Sequence[Issue], warnings: Sequence[Issue] = ()) -> None:
         self.issues = tuple(issues)
         self.warnings = tuple(warnings)
         count = len(self.issues)
-        lines = [f"{count} validation error{'s' if count != 1 else ''}; nothing was applied:"]
+        lines = [
+            f"{count} validation error{'s' if count != 1 else ''}: "
+            "the API server would reject these objects:"
+        ]
         lines += [f"  {issue}" for issue in self.issues]
         super().__init__("\n".join(lines))
 
@@ -165,6 +172,11 @@ class ProbeError(LabkitError):
     """A connectivity probe could not be set up or run."""
 
 
+class MissingExtra(LabkitError):
+    """A feature needs a package of the ``lab`` extra (pandas, matplotlib, ipywidgets,
+    kubernetes, JupyterLab) that is not installed; see :mod:`labkit.extras`."""
+
+
 class ClusterError(LabkitError):
     """A cluster operation failed."""
 
@@ -175,6 +187,15 @@ class PrerequisiteMissing(ClusterError):
 
 class ClusterNotReady(ClusterError):
     """The cluster exists but some part of it is not ready (names what, and how to fix)."""
+
+
+class LabNotUp(ClusterError):
+    """No lab cluster is up (never started, or stopped with ``labkit down``)."""
+
+
+class LabFolderError(ClusterError):
+    """The lab folder (``LABKIT_HOME``) or a file in it cannot be used (not a folder,
+    no permission, a symbolic link where labkit will not follow one)."""
 
 
 class CommandFailed(ClusterError):

@@ -1,4 +1,4 @@
-"""Shared test options: golden files and the live marker."""
+"""Shared test options: golden files, the live marker and hypothesis's profile."""
 
 from __future__ import annotations
 
@@ -6,6 +6,16 @@ import os
 import shutil
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "labkit",
+    derandomize=True,  # the same examples on every run: a failure is reproducible, never flaky
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("labkit")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

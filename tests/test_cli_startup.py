@@ -82,11 +82,11 @@ def test_command_table_is_what_the_modules_register() -> None:
     assert list(_subcommands(build_parser())) == list(registered)
 
 
-def test_top_level_options_are_help_and_verbose() -> None:
-    """:func:`is_verbose_flag` relies on these being the only top-level options: adding one
-    (say ``--version``) would make ``--v`` ambiguous, so revisit it then."""
+def test_top_level_options_are_help_verbose_and_version() -> None:
+    """:func:`is_verbose_flag` relies on these being the only top-level options: ``--v`` to
+    ``--ver`` are ambiguous between ``--verbose`` and ``--version``; revisit it on a new one."""
     strings = {s for a in build_parser()._actions for s in a.option_strings}
-    assert strings == {"-h", "--help", "-v", "--verbose"}
+    assert strings == {"-h", "--help", "-v", "--verbose", "--version"}
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,10 @@ def test_top_level_options_are_help_and_verbose() -> None:
         ("-vvv", True),
         ("--verbose", True),
         ("--verb", True),
-        ("--v", True),
+        ("--v", False),  # ambiguous: --verbose or --version
+        ("--ver", False),
+        ("--verb", True),
+        ("--version", False),
         ("-", False),
         ("--", False),
         ("-h", False),
@@ -266,3 +269,54 @@ def test_matrix_imports_only_what_it_needs(tmp_path: Path) -> None:
     assert {m for m in modules if m.startswith("labkit.cli.cmd_")} == {"labkit.cli.cmd_matrix"}
     unwanted = {"labkit.probe.jobs", "labkit.probe.table", "shutil", "csv"} & modules
     assert not unwanted, f"imported on the matrix path: {sorted(unwanted)}"
+
+
+# -- the README's command table and --version ---------------------------------------------------
+def _readme_commands() -> list[str]:
+    """The backticked ``labkit ...`` spans of the README's command table (first column)."""
+    import re
+
+    rows = [
+        line.split(" | ")[0]
+        for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `labkit")
+    ]
+    return [span.replace("\\|", "|") for row in rows for span in re.findall(r"`([^`]+)`", row)]
+
+
+def test_readme_command_table_names_only_real_commands_and_options() -> None:
+    import re
+
+    parser = build_parser()
+    commands = _subcommands(parser)
+    spans = _readme_commands()
+    assert len(spans) >= 12
+    top_options = {o for a in parser._actions for o in a.option_strings}
+    checked = 0
+    for span in spans:
+        words = span.split()
+        name = words[1] if words[0] == "labkit" and len(words) > 1 else None
+        owner = commands.get(name or "")
+        known = (
+            top_options if owner is None else {o for a in owner._actions for o in a.option_strings}
+        )
+        for option in re.findall(r"(?<![\w/-])(--?[a-z][a-z-]*)", span):
+            assert option in known, f"README: {span!r}: {option} is not an option of labkit {name}"
+            checked += 1
+        assert "PATH..." not in span, f"README: {span!r}: -f repeats (-f PATH [-f PATH ...])"
+    assert checked >= 20
+
+
+def test_every_command_is_in_the_readme_table() -> None:
+    named = {span.split()[1] for span in _readme_commands() if len(span.split()) > 1}
+    named |= {w.strip("`,") for span in _readme_commands() for w in span.split()}
+    assert set(COMMANDS) <= named | {"describe"}
+
+
+def test_version_comes_from_the_installed_distribution(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"labkit {version('labkit')}\n"

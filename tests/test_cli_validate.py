@@ -218,3 +218,44 @@ def test_matrix_reports_broken_yaml_in_text(
     assert main(["matrix", "-f", broken]) == 1
     err = capsys.readouterr().err
     assert f"{broken}:5:10: " in err and "fix: " in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["audit"],
+        ["explain", "--from", "demo/a", "--to", "demo/b", "--port", "80"],
+        ["matrix"],
+    ],
+    ids=["audit", "explain", "matrix"],
+)
+def test_commands_that_apply_nothing_never_say_nothing_was_applied(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only ``apply`` applies: the others say what the API server would do."""
+    path = write(tmp_path, "bad.yaml", BAD)
+    assert main([argv[0], "-f", path, *argv[1:]]) == 1
+    err = capsys.readouterr().err
+    assert "1 validation error: the API server would reject these objects:" in err
+    assert "Unsupported value" in err and "nothing was applied" not in err
+
+
+def test_a_duplicated_json_key_is_an_error_not_a_wider_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``podSelector`` twice: json keeps the last (``{}``, every pod); labkit refuses it."""
+    text = json.dumps(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "p", "namespace": "demo"},
+            "spec": {"podSelector": {"matchLabels": {"app": "web"}}},
+        },
+        indent=2,
+    ).replace('"spec": {', '"spec": {\n    "podSelector": {},', 1)
+    path = write(tmp_path, "policy.json", text)
+    code, data = run_json(capsys, "validate", "-f", path, "-o", "json")
+    assert code == 1
+    (error,) = data["errors"]
+    assert error["file"] == f"{path}:10:5" and error["type"] == "Syntax error"
+    assert 'key "podSelector" appears twice in one object (first at line 9)' in error["message"]

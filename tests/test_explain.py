@@ -722,33 +722,17 @@ def test_golden_explanation(
 # -- the command --------------------------------------------------------------------------------
 
 
-def _run_cli(argv: list[str], monkeypatch: pytest.MonkeyPatch, validated: bool) -> int:
-    from labkit.cli import cmd_explain
+def _run_cli(argv: list[str]) -> int:
+    """``labkit explain`` as a user runs it: the real loading and validation path."""
     from labkit.cli.main import main
 
-    if not validated:  # the command's own wiring, without the validator
-        monkeypatch.setattr(
-            cmd_explain, "load", lambda args: build_inventory(load_paths(args.files))
-        )
     return main(argv)
 
 
 TUTORIAL_ARGS = ["-f", str(FIXTURES / "topology"), "-f", str(FIXTURES / "tutorial-policies")]
 
 
-def require_validator() -> None:
-    try:
-        from labkit.model.validation import validate_objects  # noqa: F401
-    except ImportError:
-        pytest.skip("labkit.model.validation.validate_objects is not there yet")
-
-
-@pytest.mark.parametrize("validated", [False, True], ids=["wiring", "end-to-end"])
-def test_cli_explain_text_and_json(
-    validated: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    if validated:
-        require_validator()
+def test_cli_explain_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     args = [
         "explain",
         *TUTORIAL_ARGS,
@@ -759,11 +743,11 @@ def test_cli_explain_text_and_json(
         "--port",
         "443",
     ]
-    assert _run_cli(args, monkeypatch, validated) == 0
+    assert _run_cli(args) == 0
     out = capsys.readouterr().out
     engine = Engine(fixture_inventory("tutorial-policies"))
     assert out == to_text(explain_by_name(engine, "trusted/client", "my-segment/critical-app", 443))
-    assert _run_cli([*args, "-o", "json"], monkeypatch, validated) == 0
+    assert _run_cli([*args, "-o", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["allowed"] is False and data["protocol"] == "TCP"
     allowed = [
@@ -776,7 +760,7 @@ def test_cli_explain_text_and_json(
         "--port",
         "5432/tcp",
     ]
-    assert _run_cli(allowed, monkeypatch, validated) == 0
+    assert _run_cli(allowed) == 0
     assert "ALLOWED" in capsys.readouterr().out
 
 
@@ -795,12 +779,9 @@ def test_cli_explain_text_and_json(
     ],
 )
 def test_cli_explain_errors_exit_1(
-    extra: list[str],
-    message: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _run_cli(["explain", *TUTORIAL_ARGS, *extra], monkeypatch, False) == 1
+    assert _run_cli(["explain", *TUTORIAL_ARGS, *extra]) == 1
     assert message in capsys.readouterr().err
 
 
@@ -829,7 +810,6 @@ def test_isolated_side_lists_a_policy_that_would_allow_if_it_selected_the_pod() 
 def test_cli_explain_invalid_manifest_exits_1(
     output: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    require_validator()
     from labkit.cli.main import main
 
     bad = tmp_path / "bad.yaml"

@@ -145,3 +145,65 @@ def test_up_failure_turns_the_bar_red(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ClusterError, match="kind create cluster failed"):
         lab.up("kind", progress=bar)
     assert bar.state.failed and bar.state.message == "kind create cluster failed"
+
+
+DATABASE_SERVICE = """
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: my-segment}
+spec:
+  clusterIP: 10.96.0.50
+  selector: {role: database}
+  ports: [{port: 5432, targetPort: 80, protocol: TCP}]
+"""
+
+
+def test_probe_matrix_with_an_address_last(session: lab.LabSession) -> None:
+    """An ``ip:`` peer is a destination only: the example command probes from a pod."""
+    peers = ["trusted/client", "my-segment/frontend", "ip:8.8.8.8"]
+    matrices = lab.probe_matrix(peers=peers)
+    assert list(matrices[0].peers) == peers
+    assert matrices.commands is not None
+    client_ip = session.cluster.inventory().pod("trusted/client").ip
+    assert matrices.commands.lines == (
+        f"kubectl exec -n my-segment frontend -c web -- /agnhost connect {client_ip}:80 "
+        "--timeout=2s --protocol=tcp",
+    )
+    assert lab.predicted_matrix(peers=["ip:8.8.8.8", "trusted/client"])[0].peers[0] == "ip:8.8.8.8"
+
+
+def test_a_service_is_explained_and_checked_through_its_backends(
+    session: lab.LabSession,
+) -> None:
+    """``svc:NS/NAME`` (or the ClusterIP) in the facade as in ``labkit explain``: policies see
+    the backend pod on its target port (5432 -> 80), never the Service."""
+    lab.apply(DATABASE_SERVICE)
+    lab.apply(DENY_DATABASE)
+    for dst in ("svc:my-segment/db", "10.96.0.50"):
+        shown = lab.explain("my-segment/backend", dst, "5432/TCP")
+        assert isinstance(shown, lab.ServiceExplanation)
+        assert [(b.pod, b.port) for b in shown] == [("my-segment/database", 80)]
+        assert shown[0].explanation.allowed is True
+        assert "== backend my-segment/database, port 80/TCP" in str(shown)
+        assert "backend my-segment/database" in shown._repr_html_()
+    denied = lab.explain("trusted/client", "svc:my-segment/db", "5432/TCP")
+    assert isinstance(denied, lab.ServiceExplanation) and denied[0].explanation.allowed is False
+    allowed = lab.check("my-segment/backend", "svc:my-segment/db", "5432/TCP", expect="allowed")
+    assert allowed.matches and allowed.observed is Outcome.ALLOWED
+    assert "my-segment/database:80 allowed" in allowed.detail
+    assert "/agnhost connect 10.96.0.50:5432" in allowed.command
+    blocked = lab.check("trusted/client", "svc:my-segment/db", "5432/TCP", expect="allowed")
+    assert not blocked.matches and blocked.observed is Outcome.BLOCKED
+
+
+def test_a_service_without_backends_and_services_in_matrices(session: lab.LabSession) -> None:
+    lab.apply(DATABASE_SERVICE.replace("role: database", "role: nobody"))
+    shown = lab.explain("trusted/client", "svc:my-segment/db", "5432/TCP")
+    assert isinstance(shown, lab.ServiceExplanation) and len(shown) == 0
+    assert "has no backend" in str(shown)
+    result = lab.check("trusted/client", "svc:my-segment/db", "5432/TCP", expect="blocked")
+    assert result.observed is Outcome.BLOCKED and "no backend" in result.detail
+    with pytest.raises(LabkitError, match="a Service cannot send"):
+        lab.probe_matrix(peers=["trusted/client", "svc:my-segment/db"])
+    with pytest.raises(LabkitError, match="no port 81/TCP"):
+        lab.explain("trusted/client", "svc:my-segment/db", "81/TCP")

@@ -141,10 +141,16 @@ def test_empty_list_and_null_items() -> None:
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        pytest.param("- a\n- b\n", "document 1 is a list", id="document-is-list"),
-        pytest.param("just a string\n", "document 1 is a str", id="document-is-scalar"),
+        pytest.param("- a\n- b\n", "document 1 is a list, not a mapping", id="document-is-list"),
+        pytest.param(
+            "just a string\n", "document 1 is a string, not a mapping", id="document-is-scalar"
+        ),
         pytest.param("kind: List\nitems: 5\n", "items must be a list", id="items-not-list"),
-        pytest.param("kind: List\nitems: [1]\n", r"items\[0\] is a int", id="item-not-object"),
+        pytest.param(
+            "kind: List\nitems: [1]\n",
+            r"items\[0\]: an item is an integer, not a mapping",
+            id="item-not-object",
+        ),
     ],
 )
 def test_wrong_shapes_are_manifest_errors(text: str, match: str) -> None:
@@ -191,8 +197,11 @@ def test_missing_file_is_a_manifest_error(tmp_path: Path) -> None:
 def test_non_utf8_file_is_a_manifest_error(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
     path.write_bytes(b"kind: Pod\nmetadata: {name: caf\xe9}\n")
-    with pytest.raises(ManifestError, match="cannot read file"):
+    with pytest.raises(ManifestError, match="not UTF-8 text: byte 0xe9") as info:
         load_paths([path])
+    assert (info.value.line, info.value.column) == (2, 21)
+    assert info.value.error_type == "Invalid encoding"
+    assert "Not found" not in str(info.value.as_issue())
 
 
 @pytest.mark.parametrize(
@@ -235,7 +244,7 @@ def test_unknown_kinds_are_skipped_with_a_warning(caplog: pytest.LogCaptureFixtu
     text = (
         pod_yaml("a")
         + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: x}\n"
-        + "---\napiVersion: batch/v1\nkind: CronJob\nmetadata: {name: cj, namespace: x}\n"
+        + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: x}\n"
         + "---\nmetadata: {name: kindless}\n"
     )
     with caplog.at_level(logging.WARNING):
@@ -243,7 +252,7 @@ def test_unknown_kinds_are_skipped_with_a_warning(caplog: pytest.LogCaptureFixtu
     assert [p.key for p in inv.pods] == ["x/a"]
     assert len(inv.warnings) == 3
     assert "mixed.yaml:4: skipped ConfigMap x/cm" in inv.warnings[0]
-    assert "'CronJob'" in inv.warnings[1]
+    assert "'Secret'" in inv.warnings[1]
     assert "'(none)'" in inv.warnings[2]
     assert "labkit does not model kind 'ConfigMap'" in caplog.text
 
@@ -320,7 +329,7 @@ def test_workloads_become_pods(kind: str, spec: str, names: list[str]) -> None:
     assert [p.name for p in inv.pods] == names
     for pod in inv.pods:
         assert pod.namespace == "x"
-        assert pod.label_map == {"app": "w"}
+        assert pod.label_map["app"] == "w"  # plus its controller's labels (test_pod_semantics)
         assert pod.workload == f"{kind}/w"
         assert pod.ports == (
             ContainerPort(8080, Protocol.TCP, "http"),
@@ -382,7 +391,7 @@ def test_ips_are_deterministic() -> None:
     second = {p.key: p.ip for p in inventory(_pods(list(reversed(names)))).pods}
     assert first == second
     assert len(set(first.values())) == len(first)
-    pool = ip_network("10.244.0.0/16")
+    pool = ip_network("192.168.128.0/17")  # the lab's default pool (labkit.model.ippools)
     assert all(ip in pool and ip not in (pool[0], pool[-1]) for ip in first.values())
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from labkit.engine.evaluator import Engine
+from labkit.engine.evaluator import Engine, SelfTraffic
 from labkit.engine.matrix import compute_matrix
 from labkit.model.inventory import build_inventory
 from labkit.model.loader import RawObject
@@ -39,9 +39,9 @@ def _synth() -> ModuleType:
     return importlib.import_module("benchmarks.synth")
 
 
-def _engine(objects: list[dict[str, Any]], self_traffic: str) -> Engine:
+def _engine(objects: list[dict[str, Any]], self_traffic: SelfTraffic) -> Engine:
     raws = [RawObject(obj, "synthetic") for obj in objects]
-    return Engine(build_inventory(raws), self_traffic=self_traffic)  # type: ignore[arg-type]
+    return Engine(build_inventory(raws), self_traffic=self_traffic)
 
 
 @pytest.mark.parametrize("self_traffic", ["allow", "evaluate"])
@@ -59,7 +59,7 @@ def _engine(objects: list[dict[str, Any]], self_traffic: str) -> Engine:
     ],
 )
 def test_matrix_equals_pairwise(
-    seed: int, pods: int, policies: int, pod_ip_blocks: bool, self_traffic: str
+    seed: int, pods: int, policies: int, pod_ip_blocks: bool, self_traffic: SelfTraffic
 ) -> None:
     synth = _synth()
     spec = synth.Spec(pods=pods, policies=policies, seed=seed, pod_ip_blocks=pod_ip_blocks)
@@ -102,7 +102,7 @@ def test_generator_is_deterministic() -> None:
 
 @pytest.mark.parametrize("self_traffic", ["allow", "evaluate"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_json_rows_equal_cells(seed: int, self_traffic: str) -> None:
+def test_json_rows_equal_cells(seed: int, self_traffic: SelfTraffic) -> None:
     """``labkit matrix -o json`` splices rows by offset; each row must still be exactly
     ``json.dumps`` of the cells (``null`` between two ``ip:`` peers)."""
     synth = _synth()

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labkit.engine.endpoints import External
@@ -31,14 +31,7 @@ from labkit.model.ports import Protocol
 from labkit.probe.jobs import ProbeSpec
 from labkit.probe.table import ConnectivityTable, TruthTable
 
-settings.register_profile(
-    "labkit",
-    derandomize=True,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-SETTINGS = settings.get_profile("labkit")
+SETTINGS = settings.get_profile("labkit")  # registered and loaded by conftest.py
 
 
 def examples(count: int) -> settings:
@@ -550,3 +543,9 @@ def test_generated_clusters_are_valid(docs: list[dict[str, Any]]) -> None:
         check_objects([RawObject(d, "cluster.yaml") for d in docs], "1.36")
     except ValidationFailed as exc:  # pragma: no cover - the message is the diagnosis
         pytest.fail(str(exc))
+
+
+def test_hypothesis_is_derandomized_for_every_test() -> None:
+    """conftest.py loads the ``labkit`` profile: every run tries the same examples."""
+    assert settings().derandomize is True
+    assert settings(max_examples=3).derandomize is True  # per-test settings inherit it

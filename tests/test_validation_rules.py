@@ -213,6 +213,176 @@ def test_a_namespace_object_ignores_metadata_namespace() -> None:
     assert messages(obj("Namespace", "team-a", namespace="Not.Valid")) == []
 
 
+# metadata limits (apimachinery pkg/api/validation/objectmeta.go) ------------------------------
+ANNOTATION_LIMIT = 256 * 1024  # TotalAnnotationSizeLimitB: len(key) + len(value), in bytes
+REPLICA_SET = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "a", "uid": "u1"}
+EVENT = {"apiVersion": "v1", "kind": "Event", "name": "e", "uid": "u"}
+TWO_CONTROLLERS = [
+    {**REPLICA_SET, "controller": True},
+    {**REPLICA_SET, "name": "b", "controller": True},
+]
+META_LIMIT_ROWS: list[tuple[str, dict[str, Any], str, list[str]]] = [
+    ("annotations-at-limit", {"annotations": {"a": "x" * (ANNOTATION_LIMIT - 1)}}, "1.36", []),
+    (
+        "annotations-over-limit",
+        {"annotations": {"a": "x" * ANNOTATION_LIMIT}},
+        "1.36",
+        [f"metadata.annotations: Too long: may not be more than {ANNOTATION_LIMIT} bytes"],
+    ),
+    (
+        "annotations-over-limit-1.31",
+        {"annotations": {"a": "x" * ANNOTATION_LIMIT}},
+        "1.31",
+        [f"metadata.annotations: Too long: must have at most {ANNOTATION_LIMIT} bytes"],
+    ),
+    (
+        "annotations-count-bytes-not-characters",
+        {"annotations": {"a": "\u00e9" * (ANNOTATION_LIMIT // 2)}},
+        "1.36",
+        [f"metadata.annotations: Too long: may not be more than {ANNOTATION_LIMIT} bytes"],
+    ),
+    (
+        "annotations-keys-count-too",
+        {"annotations": {"k" * 60: "x" * (ANNOTATION_LIMIT - 60), "b": ""}},
+        "1.36",
+        [f"metadata.annotations: Too long: may not be more than {ANNOTATION_LIMIT} bytes"],
+    ),
+    ("owner-controller", {"ownerReferences": [{**REPLICA_SET, "controller": True}]}, "1.36", []),
+    (
+        "owner-empty",
+        {"ownerReferences": [{}]},
+        "1.36",
+        [
+            'metadata.ownerReferences.apiVersion: Invalid value: "": version must not be empty',
+            'metadata.ownerReferences.kind: Invalid value: "": must not be empty',
+            'metadata.ownerReferences.name: Invalid value: "": must not be empty',
+            'metadata.ownerReferences.uid: Invalid value: "": must not be empty',
+        ],
+    ),
+    (
+        "owner-empty-1.33",
+        {"ownerReferences": [{**REPLICA_SET, "kind": "", "uid": None}]},
+        "1.33",
+        [
+            'metadata.ownerReferences.kind: Invalid value: "": kind must not be empty',
+            'metadata.ownerReferences.uid: Invalid value: "": uid must not be empty',
+        ],
+    ),
+    (
+        "owner-api-version-without-version",
+        {"ownerReferences": [{**REPLICA_SET, "apiVersion": "a/b/c"}]},
+        "1.36",
+        ['metadata.ownerReferences.apiVersion: Invalid value: "a/b/c": version must not be empty'],
+    ),
+    (
+        "owner-event-json",
+        {"ownerReferences": [EVENT]},
+        "1.36",
+        [
+            'metadata.ownerReferences: Invalid value: {"apiVersion":"v1","kind":"Event",'
+            '"name":"e","uid":"u"}: /v1, Kind=Event is disallowed from being an owner'
+        ],
+    ),
+    (
+        "owner-event-go",
+        {"ownerReferences": [EVENT]},
+        "1.33",
+        [
+            'metadata.ownerReferences: Invalid value: v1.OwnerReference{APIVersion:"v1", '
+            'Kind:"Event", Name:"e", UID:"u", Controller:(*bool)(nil), '
+            "BlockOwnerDeletion:(*bool)(nil)}: /v1, Kind=Event is disallowed from being an owner"
+        ],
+    ),
+    (
+        "owner-two-controllers",
+        {"ownerReferences": TWO_CONTROLLERS},
+        "1.36",
+        [
+            'metadata.ownerReferences: Invalid value: [{"apiVersion":"apps/v1",'
+            '"kind":"ReplicaSet","name":"a","uid":"u1","controller":true},'
+            '{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"b","uid":"u1",'
+            '"controller":true}]: Only one reference can have Controller set to true. Found '
+            '"true" in references for ReplicaSet/a and ReplicaSet/b'
+        ],
+    ),
+    ("finalizers-qualified", {"finalizers": ["example.com/cleanup", "orphan"]}, "1.36", []),
+    (
+        "finalizer-not-qualified",
+        {"finalizers": ["bad name"]},
+        "1.36",
+        [f'metadata.finalizers: Invalid value: "bad name": name part {KEY_RE}'],
+    ),
+    (
+        "finalizers-orphan-and-foreground",
+        {"finalizers": ["orphan", "foregroundDeletion"]},
+        "1.36",
+        [
+            'metadata.finalizers: Invalid value: ["orphan","foregroundDeletion"]: finalizer '
+            "orphan and foregroundDeletion cannot be both set"
+        ],
+    ),
+    (
+        "finalizers-orphan-and-foreground-1.30",
+        {"finalizers": ["orphan", "foregroundDeletion"]},
+        "1.30",
+        [
+            'metadata.finalizers: Invalid value: []string{"orphan", "foregroundDeletion"}: '
+            "finalizer orphan and foregroundDeletion cannot be both set"
+        ],
+    ),
+    (
+        "owner-and-finalizer-shapes",
+        {"ownerReferences": "x", "finalizers": [1]},
+        "1.36",
+        [
+            'metadata.ownerReferences: Invalid value: "x": must be a list, not a string',
+            "metadata.finalizers[0]: Invalid value: 1: must be a string, not an integer",
+        ],
+    ),
+    (
+        "owner-fields-decode-strictly",
+        {"ownerReferences": [{**REPLICA_SET, "controller": "yes", "owner": 1}]},
+        "1.36",
+        [
+            'metadata.ownerReferences[0].owner: Unknown field: OwnerReference has no field "owner"',
+            'metadata.ownerReferences[0].controller: Invalid value: "yes": must be a boolean, '
+            "not a string",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("meta", "version", "expected"),
+    [r[1:] for r in META_LIMIT_ROWS],
+    ids=[r[0] for r in META_LIMIT_ROWS],
+)
+def test_metadata_limits(meta: dict[str, Any], version: str, expected: list[str]) -> None:
+    for data in (obj("Namespace", "team-a"), policy()):
+        data["metadata"].update(meta)
+        if data["metadata"].get("name") == "":
+            del data["metadata"]["name"]
+        assert messages(data, version) == expected
+
+
+def test_generate_name_is_checked_as_a_name_prefix_with_its_length() -> None:
+    """``nameFn(generateName, prefix=true)``: ``maskTrailingDash`` turns the last two
+    characters ("x-") into "a", then the name's rules apply (253 for a subdomain)."""
+    data = policy()
+    data["metadata"] = {"generateName": "a" * 254 + "-", "namespace": "x"}
+    assert messages(data) == [
+        f'metadata.generateName: Invalid value: "{"a" * 254}-": must be no more than 253 characters'
+    ]
+    data["metadata"]["generateName"] = "a" * 253 + "-"
+    assert messages(data) == []
+
+
+def test_two_controllers_before_1_26_name_only_the_names() -> None:
+    (message,) = messages(obj("Namespace", "p", ownerReferences=TWO_CONTROLLERS), "1.25")
+    assert message.endswith('Found "true" in references for a and b')
+    assert "Controller:(*bool)(0x" in message  # Go prints a set pointer as its address
+
+
 # labels ---------------------------------------------------------------------------------------
 LONG_NAME = "n" * 63
 LABEL_ROWS = [

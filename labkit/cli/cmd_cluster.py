@@ -33,14 +33,22 @@ def register(sub: Any) -> None:
         "--nodes",
         type=int,
         choices=(1, 3),
-        default=3,
-        help="kind nodes: 1 (light) or 3 (control plane + 2 workers, default)",
+        default=None,
+        help="kind nodes: 1 (light) or 3 (control plane + 2 workers); default: the recorded "
+        "cluster's, else 3",
     )
     p.add_argument(
         "--calico",
         choices=("operator", "manifest"),
-        default="operator",
-        help="kind: install Calico with the tigera operator (default) or the lighter calico.yaml",
+        default=None,
+        help="kind: install Calico with the tigera operator or the lighter calico.yaml; "
+        "default: the recorded cluster's, else manifest (every image pinned by digest)",
+    )
+    p.add_argument(
+        "--recreate",
+        action="store_true",
+        help="delete the lab cluster and create it again (kind, simulated); without it labkit "
+        "never deletes a cluster",
     )
     p.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
     p.set_defaults(handler=run_up)
@@ -49,7 +57,8 @@ def register(sub: Any) -> None:
         "down",
         help="delete the lab cluster",
         description="Delete the lab cluster (an existing cluster only loses the "
-        "objects labkit created).",
+        "objects labkit created, labelled labkit.dev/managed=true). Without a record of it, "
+        "a labkit kind cluster is looked for anyway.",
     )
     p.set_defaults(handler=run_down)
 
@@ -62,9 +71,11 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "reset",
-        help="back to the lab topology with no NetworkPolicies",
-        description="Delete every NetworkPolicy, restore the topology's "
-        "namespaces, pods and labels.",
+        help="back to the lab topology; deletes only what labkit created",
+        description="Delete every object labkit created (labelled labkit.dev/managed=true: "
+        "`labkit apply` adds the label) that is not part of the lab topology, restore the "
+        "topology's namespaces, pods and labels. Objects labkit did not create, such as "
+        "another team's on a shared cluster, are left alone.",
     )
     p.set_defaults(handler=run_reset)
 
@@ -82,6 +93,7 @@ def run_up(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         progress=TerminalProgress(),
         calico_mode=args.calico,
+        recreate=args.recreate,
     )
     if isinstance(result, str):
         print(result)
@@ -136,6 +148,7 @@ def run_reset(args: argparse.Namespace) -> int:
     inventory = cluster.inventory()
     print(
         f"{cluster.name} cluster reset: {len(inventory.pods)} pods, "
-        f"{len(inventory.policies)} NetworkPolicies"
+        f"{len(inventory.policies)} NetworkPolicies (only objects labelled "
+        "labkit.dev/managed=true were deleted; others were kept)"
     )
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from labkit.cli.common import add_files, emit_json, load, report_invalid
+from labkit.cli.common import add_files, emit_json, load, report_invalid, warn_unevaluated
 
 if TYPE_CHECKING:
     from labkit.engine.endpoints import Endpoint
@@ -53,13 +53,11 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
-SERVICE_PREFIX = "svc:"
-
-
 def run(args: argparse.Namespace) -> int:
     from labkit.engine.evaluator import Engine
     from labkit.engine.explain import explain
     from labkit.engine.explain.render import to_dict, to_text
+    from labkit.engine.services import service_destination
     from labkit.errors import EvaluationError, ValidationFailed
     from labkit.model.ports import parse_probe
 
@@ -71,10 +69,12 @@ def run(args: argparse.Namespace) -> int:
         inventory = load(args)
     except ValidationFailed as exc:
         return report_invalid(exc, args.output)
+    warn_unevaluated(inventory.unevaluated)
     engine = Engine(inventory, self_traffic="evaluate" if args.evaluate_self else "allow")
     source = engine.endpoint(args.source)
-    if args.destination.startswith(SERVICE_PREFIX):
-        return _explain_service(args, engine, source, port, protocol)
+    service = service_destination(inventory, args.destination)
+    if service is not None:
+        return _explain_service(args, engine, source, service, port, protocol)
     explanation = explain(engine, source, engine.endpoint(args.destination), port, protocol)
     if args.output == "json":
         emit_json(to_dict(explanation))
@@ -84,14 +84,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _explain_service(
-    args: argparse.Namespace, engine: Engine, source: Endpoint, port: int, protocol: Protocol
+    args: argparse.Namespace,
+    engine: Engine,
+    source: Endpoint,
+    service: str,
+    port: int,
+    protocol: Protocol,
 ) -> int:
-    """Through a Service, policies see each backend pod and its target port (rule 13)."""
+    """Through a Service (``svc:NS/NAME`` or its ClusterIP), policies see each backend pod and
+    its target port (rule 13)."""
     from labkit.engine.explain import explain
     from labkit.engine.explain.render import to_dict, to_text
     from labkit.engine.services import resolve_service_target
 
-    service = args.destination[len(SERVICE_PREFIX) :]
     backends = resolve_service_target(engine.inventory, service, port, protocol)
     results = [
         (pod, number, explain(engine, source, pod, number, protocol)) for pod, number in backends

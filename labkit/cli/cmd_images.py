@@ -18,7 +18,7 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "images",
         help="list, pull, save or load every image the kind lab needs (offline workshops)",
-        description="The node image (by digest), the pinned Calico images and agnhost: list "
+        description="The node image, the pinned Calico images and agnhost, each by digest: list "
         "them, pull them, save them to one archive, or load an archive (into Docker and, when "
         "the kind cluster exists, into its nodes). Pulling also caches the pinned Calico "
         "manifests.",
@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--calico-mode",
         choices=("operator", "manifest"),
-        default="operator",
+        default="manifest",
         help="which Calico install's images (default %(default)s)",
     )
     p.add_argument(
@@ -65,6 +65,12 @@ def run(args: argparse.Namespace) -> int:
     archive: Path = args.archive or lab_home() / "images" / "labkit-images.tar"
     if args.action == "list":
         print("\n".join(wanted))
+        missing = [p.tag_ref for p in release.pins(args.calico_mode) if p.digest is None]
+        if missing:
+            print(
+                f"no digest pinned (labkit up refuses these): {', '.join(missing)}",
+                file=sys.stderr,
+            )
         return 0
     progress = TerminalProgress()
     if args.action == "pull":
@@ -76,9 +82,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"saved {archive} (+ {archive}.json, {archive}.manifests/)")
     else:
         from labkit.cluster.commands import which
+        from labkit.cluster.kind.provider import detect
 
         target = args.name if which("kind") and args.name in kind_clusters() else None
         images.load(archive, release, progress, target)
-        where = f"Docker and kind cluster {target}" if target else "Docker"
+        engine = detect().tool
+        where = f"{engine} and kind cluster {target}" if target else engine
         print(f"loaded {archive} into {where}", file=sys.stdout)
     return 0

@@ -7,7 +7,13 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from labkit.cli.common import add_files, load, report_invalid, report_manifest_error
+from labkit.cli.common import (
+    add_files,
+    load,
+    report_invalid,
+    report_manifest_error,
+    warn_unevaluated,
+)
 
 if TYPE_CHECKING:
     from labkit.engine.matrix import ConnectivityMatrix
@@ -59,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         return report_invalid(exc, args.output)
     except ManifestError as exc:
         return report_manifest_error(exc, args.output)
+    warn_unevaluated(inventory.unevaluated)
     engine = Engine(inventory, self_traffic="evaluate" if args.evaluate_self else "allow")
     matrix = compute_matrix(engine, engine.endpoints(args.external))
     tables = truth_tables(matrix, probes)

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from labkit.cli.common import emit_json, report_invalid
+from labkit.cli.common import emit_json, report_invalid, warn_unevaluated
 from labkit.errors import LabkitError
 
 if TYPE_CHECKING:
@@ -130,6 +130,7 @@ def register(sub: Any) -> None:
 
 
 def _cluster() -> LabCluster:
+    """The lab cluster ``labkit up`` started; never creates one (says to run ``labkit up``)."""
     from labkit.cluster.lifecycle import connect
 
     return connect()
@@ -138,24 +139,30 @@ def _cluster() -> LabCluster:
 # -- apply / delete ------------------------------------------------------------------------------
 def run_apply(args: argparse.Namespace) -> int:
     from labkit.errors import ValidationFailed
+    from labkit.model.loader import load_paths
+    from labkit.model.unevaluated import find_unevaluated
 
     cluster = _cluster()
     try:
         report = cluster.apply(list(args.files))
     except ValidationFailed as exc:
-        return report_invalid(exc, args.output)
+        return report_invalid(exc, args.output, "nothing was applied")
+    warn_unevaluated(find_unevaluated(load_paths(args.files)))
     if args.output == "json":
         emit_json(
             {
                 "applied": list(report.applied),
                 "unchanged": list(report.unchanged),
                 "warnings": list(report.warnings),
+                "labelled": list(report.labelled),
             }
         )
     else:
-        print(report)
+        print("\n".join(report.lines()) or "nothing to apply")
         for warning in report.warnings:
             print(f"Warning: {warning}", file=sys.stderr)
+        if report.label_note:
+            print(f"info: {report.label_note}", file=sys.stderr)
     return 0
 
 

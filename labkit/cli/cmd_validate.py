@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from labkit.cli.common import add_files, emit_json, issues_json
+from labkit.cli.common import add_files, emit_json, issues_json, warn_unevaluated
 
 if TYPE_CHECKING:
     from labkit.errors import Issue
@@ -33,10 +33,11 @@ def register(sub: Any) -> None:
 
 def _load(paths: list[str]) -> tuple[list[RawObject], list[Issue]]:
     from labkit.errors import ManifestError
-    from labkit.model.loader import iter_manifest_files, load_paths
+    from labkit.model.loader import ReadBudget, iter_manifest_files, load_paths
 
     objects: list[RawObject] = []
     problems: list[Issue] = []
+    budget = ReadBudget()  # one run's limits, over every file
     for path in paths:
         try:
             files = list(iter_manifest_files([path]))
@@ -45,28 +46,35 @@ def _load(paths: list[str]) -> tuple[list[RawObject], list[Issue]]:
             continue
         for file in files:
             try:
-                objects.extend(load_paths([file]))
+                objects.extend(load_paths([file], budget=budget))
             except ManifestError as exc:
                 problems.append(exc.as_issue())
     return objects, problems
 
 
 def run(args: argparse.Namespace) -> int:
+    from labkit.model.unevaluated import find_unevaluated, unevaluated_warning
     from labkit.model.validation import parse_version, validate_objects
 
     version = parse_version(args.kubernetes_version)
     objects, problems = _load(args.files)
     errors, warnings = validate_objects(objects, kubernetes_version=str(version))
     errors = problems + errors
+    unevaluated = find_unevaluated(objects)
     if args.output == "json":
-        emit_json(
-            {
-                "valid": not errors,
-                "errors": issues_json(tuple(errors)),
-                "warnings": issues_json(tuple(warnings)),
+        report: dict[str, Any] = {
+            "valid": not errors,
+            "errors": issues_json(tuple(errors)),
+            "warnings": issues_json(tuple(warnings)),
+        }
+        if unevaluated:  # the key appears only when there is something to say
+            report["unevaluated"] = {
+                "objects": list(unevaluated),
+                "warning": unevaluated_warning(unevaluated),
             }
-        )
+        emit_json(report)
         return 1 if errors else 0
+    warn_unevaluated(unevaluated)
     out = sys.stdout
     for issue in errors:
         out.write(f"{issue}\n")

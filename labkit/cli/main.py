@@ -103,6 +103,24 @@ class CommandParser(argparse.ArgumentParser):
         super().__init__(**kwargs)
 
 
+class VersionAction(argparse.Action):
+    """``--version``: the installed distribution's version (:mod:`importlib.metadata`, read
+    only when asked: importing it costs every other command's start-up)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("labkit")
+        except PackageNotFoundError:  # pragma: no cover - a source tree that is not installed
+            text = "unknown (not installed)"
+        sys.stdout.write(f"labkit {text}\n")
+        parser.exit()
+
+
 def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     """The ``labkit`` parser with the commands of ``modules`` (by default every command)."""
     parser, _ = _build(modules)
@@ -133,9 +151,10 @@ def command_module(argv: Sequence[str]) -> str | None:
 
 def is_verbose_flag(arg: str) -> bool:
     """``-v``, ``-vv``, ... or ``--verbose`` and the prefixes argparse accepts for it
-    (``--v`` ... ``--verbos``: ``-h``/``--help`` is the only other top-level option)."""
+    (``--verb`` ... ``--verbos``: shorter ones are ambiguous with ``--version``; ``-h`` is
+    the only other top-level option)."""
     return (len(arg) > 1 and arg.strip("v") == "-") or (
-        len(arg) > 2 and "--verbose".startswith(arg)
+        len(arg) > 5 and "--verbose".startswith(arg)
     )
 
 
@@ -148,6 +167,7 @@ def _build(modules: Sequence[str]) -> tuple[argparse.ArgumentParser, int]:
         "and probe NetworkPolicies on a kind+Calico, existing or simulated cluster.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("--version", action=VersionAction, help="print labkit's version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     registered = 0
     for name in modules:

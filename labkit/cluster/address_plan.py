@@ -1,11 +1,12 @@
-"""The lab's address plan: the pod CIDR and the Calico IP pools, read from ``clusters/``.
+"""The lab's address plan as the kind and existing-cluster backends set it up.
 
-``clusters/calico/installation.yaml`` declares the default pool (every namespace without an
-annotation), ``clusters/calico/ippools.yaml`` the dedicated pools, each naming its namespace
-in the annotation ``labkit.dev/namespace``. Calico rules this plan must follow (Calico IPAM
-docs): every pool lies inside the Kubernetes pod CIDR (kube-proxy relies on it), pools must
-not overlap, and a namespace picks a pool with ``cni.projectcalico.org/ipv4pools:
-'["<pool name>"]'``. A pool requested that way is used whatever its selectors
+The plan itself is the model's (:mod:`labkit.model.ipam`, pools in
+``labkit/model/data/lab-ippools.yaml``, namespaces choosing pools by the annotation
+``cni.projectcalico.org/ipv4pools`` in the topology); this module only reads the files the
+backends apply and checks they say the same: ``clusters/calico/installation.yaml`` declares the
+default pool, ``clusters/calico/ippools.yaml`` the dedicated ones. Calico rules the plan follows
+(Calico IPAM docs): every pool lies inside the Kubernetes pod CIDR (kube-proxy relies on it),
+pools must not overlap, and a pool requested by annotation is used whatever its selectors
 (``ipam.go: determinePools``); ``assignmentMode: Manual`` keeps other pods out of it.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Network, ip_network
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,24 @@ from labkit.cluster.paths import clusters_dir
 from labkit.errors import ClusterError
 from labkit.model.inventory import Inventory
 from labkit.model.ipam import IPPlan
+from labkit.model.ippools import LAB_POD_CIDR, LAB_POOLS_FILE, POOLS_ANNOTATION, lab_pools
 from labkit.model.loader import RawObject
 from labkit.model.objects import Pod
 
-POD_CIDR = "192.168.0.0/16"
-POOL_ANNOTATION = "cni.projectcalico.org/ipv4pools"
-POOL_NAMESPACE_ANNOTATION = "labkit.dev/namespace"
+POD_CIDR = LAB_POD_CIDR
+POOL_ANNOTATION = POOLS_ANNOTATION
+
+__all__ = [
+    "POD_CIDR",
+    "POOL_ANNOTATION",
+    "AddressPlan",
+    "Pool",
+    "check_namespace_annotations",
+    "check_pod_addresses",
+    "lab_plan",
+    "load_address_plan",
+    "misplaced_pods",
+]
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,7 @@ class Pool:
     cidr: IPv4Network
     block_size: int = 26
     namespace: str | None = None
-    """The namespace that asks for this pool; ``None`` for the default pool."""
+    """The topology namespace that asks for this pool; ``None`` for the default pool."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,8 @@ class AddressPlan:
     pod_cidr: IPv4Network
     default: Pool
     dedicated: tuple[Pool, ...]
+    allocation: IPPlan = field(default_factory=IPPlan)
+    """The model's plan for the topology (what every other path allocates from)."""
 
     @property
     def pools(self) -> tuple[Pool, ...]:
@@ -63,13 +78,7 @@ class AddressPlan:
         return None if pool is self.default else json.dumps([pool.name])
 
     def ip_plan(self) -> IPPlan:
-        """The same plan for the offline address allocator."""
-        return IPPlan(
-            default_cidr=str(self.default.cidr),
-            namespace_cidrs=tuple(
-                (p.namespace, str(p.cidr)) for p in self.dedicated if p.namespace
-            ),
-        )
+        return self.allocation
 
     def problems(self) -> list[str]:
         """Pools outside the pod CIDR or overlapping each other (empty when sound)."""
@@ -86,6 +95,24 @@ class AddressPlan:
         return out
 
 
+def lab_plan() -> AddressPlan:
+    """The model's lab pools, each dedicated pool with the topology namespace that asks for it."""
+    from labkit.cluster.topology import lab_address_plan
+
+    allocation = lab_address_plan()
+    users: dict[str, str] = {}
+    for namespace, _ in allocation.namespace_requests:
+        users.setdefault(allocation.pools_for(namespace)[0].name, namespace)
+    pools = []
+    for p in lab_pools():
+        if not isinstance(p.cidr, IPv4Network):
+            raise ClusterError(f"{LAB_POOLS_FILE}: the lab plan is IPv4 only, got {p.cidr}")
+        pools.append(Pool(p.name, p.cidr, p.block_size, None if p.automatic else users.get(p.name)))
+    default = next(pool for pool, p in zip(pools, lab_pools(), strict=True) if p.automatic)
+    dedicated = tuple(pool for pool in pools if pool is not default)
+    return AddressPlan(ip_network(POD_CIDR), default, dedicated, allocation)  # type: ignore[arg-type]
+
+
 def _docs(path: Path) -> list[dict[str, Any]]:
     try:
         return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
@@ -93,61 +120,55 @@ def _docs(path: Path) -> list[dict[str, Any]]:
         raise ClusterError(f"{path}: cannot read: {exc}") from exc
 
 
-def _network(path: Path, where: str, value: object) -> IPv4Network:
+def _declared(path: Path, name: object, cidr: object, block: object) -> tuple[str, str, int]:
     try:
-        net = ip_network(str(value))
+        return str(name), str(ip_network(str(cidr))), int(str(block or 26))
     except ValueError:
-        raise ClusterError(f"{path}: {where}: {value!r} is not a CIDR") from None
-    if not isinstance(net, IPv4Network):
-        raise ClusterError(f"{path}: {where}: the lab plan is IPv4 only, got {net}")
-    return net
+        raise ClusterError(f"{path}: pool {name}: {cidr!r} is not a CIDR") from None
+
+
+def _file_pools(base: Path) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
+    """``(name, cidr, blockSize)`` of the default pool(s) and the dedicated pools in the files."""
+    inst, extra = base / "installation.yaml", base / "ippools.yaml"
+    default = [
+        _declared(inst, p.get("name"), p.get("cidr"), p.get("blockSize"))
+        for doc in _docs(inst)
+        if doc.get("kind") == "Installation"
+        for p in (doc.get("spec") or {}).get("calicoNetwork", {}).get("ipPools") or []
+    ]
+    dedicated = [
+        _declared(
+            extra,
+            (d.get("metadata") or {}).get("name"),
+            (d.get("spec") or {}).get("cidr"),
+            (d.get("spec") or {}).get("blockSize"),
+        )
+        for d in _docs(extra)
+        if d.get("kind") == "IPPool"
+    ]
+    return default, dedicated
 
 
 def load_address_plan(root: Path | None = None) -> AddressPlan:
-    """Read the plan from ``clusters/calico/``; raises :class:`ClusterError` when unsound."""
+    """The lab plan, after checking that ``clusters/calico/`` creates exactly its pools;
+    raises :class:`ClusterError` when the files disagree or the plan is unsound."""
     base = (root or clusters_dir()) / "calico"
-    inst_path, pools_path = base / "installation.yaml", base / "ippools.yaml"
-    default: Pool | None = None
-    for doc in _docs(inst_path):
-        if doc.get("kind") != "Installation":
-            continue
-        pools = (doc.get("spec") or {}).get("calicoNetwork", {}).get("ipPools") or []
-        if len(pools) != 1:
-            raise ClusterError(
-                f"{inst_path}: spec.calicoNetwork.ipPools must hold exactly the default pool"
-            )
-        p = pools[0]
-        default = Pool(
-            str(p.get("name")),
-            _network(inst_path, "ipPools[0].cidr", p.get("cidr")),
-            int(p.get("blockSize", 26)),
+    plan = lab_plan()
+    default, dedicated = _file_pools(base)
+
+    def spelled(pools: Iterable[Pool]) -> list[tuple[str, str, int]]:
+        return sorted((p.name, str(p.cidr), p.block_size) for p in pools)
+
+    if default != spelled([plan.default]) or sorted(dedicated) != spelled(plan.dedicated):
+        raise ClusterError(
+            f"{base}: the pools of installation.yaml ({default}) and ippools.yaml "
+            f"({sorted(dedicated)}) differ from the lab's address plan {LAB_POOLS_FILE} "
+            f"(default {spelled([plan.default])}, dedicated {spelled(plan.dedicated)}); "
+            "change both together"
         )
-    if default is None:
-        raise ClusterError(f"{inst_path}: no Installation with the default IP pool")
-    dedicated: list[Pool] = []
-    for i, doc in enumerate(_docs(pools_path)):
-        if doc.get("kind") != "IPPool":
-            continue
-        meta = doc.get("metadata") or {}
-        spec = doc.get("spec") or {}
-        namespace = (meta.get("annotations") or {}).get(POOL_NAMESPACE_ANNOTATION)
-        if not namespace:
-            raise ClusterError(
-                f"{pools_path}: IPPool {meta.get('name')}: metadata.annotations."
-                f"{POOL_NAMESPACE_ANNOTATION} must name its namespace"
-            )
-        dedicated.append(
-            Pool(
-                str(meta.get("name")),
-                _network(pools_path, f"document {i + 1} spec.cidr", spec.get("cidr")),
-                int(spec.get("blockSize", 26)),
-                str(namespace),
-            )
-        )
-    plan = AddressPlan(ip_network(POD_CIDR), default, tuple(dedicated))  # type: ignore[arg-type]
     problems = plan.problems()
     if problems:
-        raise ClusterError(f"{base}: the address plan is unsound: " + "; ".join(problems))
+        raise ClusterError(f"{LAB_POOLS_FILE}: the address plan is unsound: " + "; ".join(problems))
     return plan
 
 

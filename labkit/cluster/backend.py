@@ -3,7 +3,9 @@
 Backends implement a handful of primitives (``_apply_objects``, ``_delete``, ``_set_labels``,
 ``inventory``, ``runner``); everything users call is built here on top of them, so the
 simulated, kind and existing-cluster backends behave alike. ``apply`` validates the whole
-batch first and applies nothing when any object is invalid.
+batch first and applies nothing when any object is invalid, and gives every object it applies
+the label ``labkit.dev/managed: "true"`` (:data:`LAB_LABEL`), so that ``reset`` and ``down``
+find what labkit created and leave everything else alone, as they must on a shared cluster.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from labkit.engine.evaluator import Engine
@@ -35,10 +37,48 @@ class ApplyReport:
     applied: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    labelled: tuple[str, ...] = ()
+    """Objects that came without ``labkit.dev/managed: "true"`` and got it from labkit."""
+
+    @property
+    def label_note(self) -> str:
+        """One sentence saying that labkit labelled objects, or ``""``."""
+        count = len(self.labelled)
+        if not count:
+            return ""
+        return (
+            f"labkit added label {LAB_LABEL}=true to {count} object{'s' if count != 1 else ''} "
+            f"so `labkit reset` can find {'it' if count == 1 else 'them'}"
+        )
+
+    def lines(self) -> list[str]:
+        """One line per object, ``applied`` or ``unchanged``, as kubectl prints them."""
+        return [f"{t} applied" for t in self.applied] + [f"{t} unchanged" for t in self.unchanged]
 
     def __str__(self) -> str:
-        lines = [f"{t} applied" for t in self.applied] + [f"{t} unchanged" for t in self.unchanged]
-        return "\n".join(lines) or "nothing to apply"
+        lines = self.lines() or ["nothing to apply"]
+        if self.label_note:
+            lines.append(self.label_note)
+        return "\n".join(lines)
+
+
+def add_managed_label(objects: Sequence[RawObject]) -> tuple[list[RawObject], tuple[str, ...]]:
+    """The objects, each labelled ``labkit.dev/managed: "true"`` (copies where a label was
+    added), and the titles of those that lacked it."""
+    out: list[RawObject] = []
+    labelled: list[str] = []
+    for raw in objects:
+        labels = raw.metadata.get("labels")
+        if isinstance(labels, Mapping) and labels.get(LAB_LABEL) == "true":
+            out.append(raw)
+            continue
+        data = dict(raw.data)
+        meta = dict(raw.metadata)
+        meta["labels"] = {**(labels if isinstance(labels, Mapping) else {}), LAB_LABEL: "true"}
+        data["metadata"] = meta
+        out.append(replace(raw, data=data))
+        labelled.append(raw.title)
+    return out, tuple(labelled)
 
 
 @dataclass(frozen=True)
@@ -120,6 +160,12 @@ class LabCluster(ABC):
     def status(self) -> ClusterStatus:
         """Backend, nodes, CNI, topology and canary state."""
 
+    @abstractmethod
+    def reset(self) -> ApplyReport:
+        """Back to the lab topology with no NetworkPolicies: delete what labkit created
+        (labelled ``labkit.dev/managed=true``) that is not the topology, apply the topology
+        again and remove labels it does not give; objects labkit did not create stay."""
+
     # -- operations ------------------------------------------------------------------------
     def apply(
         self,
@@ -129,10 +175,14 @@ class LabCluster(ABC):
         | Mapping[str, object]
         | Sequence[Mapping[str, object]],
     ) -> ApplyReport:
-        """Validate every object, then apply them all; nothing is applied if one is invalid."""
+        """Validate every object, then apply them all, each labelled ``labkit.dev/managed:
+        "true"``; nothing is applied if one is invalid. The report names the objects that
+        got the label from labkit."""
         objects = read_manifests(source)
         check_objects(objects, self.kubernetes_version)
-        return self._apply_objects(objects)
+        labelled_objects, labelled = add_managed_label(objects)
+        report = self._apply_objects(labelled_objects)
+        return replace(report, labelled=labelled)
 
     def delete(self, kind: str, name: str, namespace: str = "default") -> bool:
         return self._delete(kind, namespace, name)

@@ -5,7 +5,9 @@ what to do: a missing program raises :class:`PrerequisiteMissing` with an instal
 non-zero exit raises :class:`CommandFailed` with the command, exit status, the end of its
 stderr and a hint; a timeout raises :class:`CommandFailed` with ``timed_out=True`` (the
 child is killed). Standard input is closed unless ``input`` is given, so a program never
-waits for a keyboard.
+waits for a keyboard. When the output shows a failed image pull (``docker pull`` behind a
+proxy, ``kind create`` pulling the node image), the hint says how to carry the images in
+(:mod:`labkit.cluster.image_pull`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from labkit.cluster.image_pull import pull_hint
 from labkit.errors import CommandFailed, PrerequisiteMissing
 
 log = logging.getLogger(__name__)
@@ -122,8 +125,17 @@ def run(
     done = Completed(command, proc.returncode, proc.stdout, proc.stderr, seconds)
     log.debug("%s exited %d after %.2fs", tool, proc.returncode, seconds)
     if check and proc.returncode != 0:
-        raise CommandFailed(command, proc.returncode, proc.stderr or proc.stdout, hint)
+        output = proc.stderr or proc.stdout
+        raise CommandFailed(command, proc.returncode, output, _with_pull_fix(hint, output))
     return done
+
+
+def _with_pull_fix(hint: str, output: str) -> str:
+    """``hint``, followed by the image-pull fix when ``output`` shows a failed pull."""
+    fix = pull_hint(output)
+    if not fix or fix in hint:
+        return hint
+    return f"{hint}; {fix}" if hint else fix
 
 
 def _program_name(tool: str) -> str:

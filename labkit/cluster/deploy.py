@@ -1,5 +1,7 @@
 """Putting the lab on a real cluster: the topology, its readiness, its addresses, and the
-enforcement canary. Shared by the kind and existing-cluster backends."""
+enforcement canary (:mod:`labkit.cluster.canary`). Shared by the kind and existing-cluster
+backends; every wait goes through :mod:`labkit.cluster.waits` (a watch where the client is
+installed)."""
 
 from __future__ import annotations
 
@@ -23,12 +25,13 @@ from labkit.cluster.canary import (
     run_canary,
     save_cached,
 )
-from labkit.cluster.kind.readiness import pods_check, wait_for
+from labkit.cluster.kind.readiness import gone_wait, pods_wait, wait
 from labkit.cluster.kube import KubeCluster
 from labkit.cluster.paths import lab_home
 from labkit.cluster.progress import Progress
 from labkit.errors import ClusterError, ClusterNotReady
 from labkit.model.loader import RawObject
+from labkit.model.objects import MANAGED_LABEL
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +86,11 @@ def deploy_topology(
         # validated by the topology's own tests; applied all-or-nothing
         report = cluster._apply_objects(objects)
         progress.advance(f"{len(report.applied)} applied, {len(report.unchanged)} unchanged")
-        wait_for(
+        wait(
             "lab pods",
-            pods_check(cluster.kubectl, namespaces, pods, lab_pod_keys(objects)),
+            pods_wait(
+                cluster.reads, namespaces, pods, lab_pod_keys(objects), f"{MANAGED_LABEL}=true"
+            ),
             timeout=timeout,
             progress=progress,
             fix="`kubectl get pods -A -l labkit.dev/managed=true` "
@@ -108,11 +113,17 @@ def deploy_topology(
         )
         for pod in wrong:
             cluster._delete("Pod", pod.namespace, pod.name)
-        for pod in wrong:
-            cluster.kubectl.run(
-                ["wait", "--for=delete", f"pod/{pod.name}", "-n", pod.namespace, "--timeout=60s"],
+        for namespace in sorted({pod.namespace for pod in wrong}):
+            wait(
+                f"re-created pods leaving {namespace}",
+                gone_wait(
+                    cluster.reads,
+                    "pods",
+                    [p.name for p in wrong if p.namespace == namespace],
+                    namespace,
+                ),
                 timeout=90,
-                check=False,
+                progress=progress,
             )
     progress.finish("lab topology ready")
     return namespaces
@@ -128,12 +139,12 @@ def ensure_enforced(
 ) -> CanaryResult:
     """The cached canary result for this cluster identity, or a fresh run; raises
     :class:`ClusterNotReady` when the cluster does not enforce policy."""
-    identity = cluster_identity(cluster.kubectl)
+    identity = cluster_identity(cluster.reads)
     cached = None if rerun else load_cached(cache, identity)
     if cached is not None and cached.enforced:
         log.info("canary: cached result for this cluster: %s", cached.line())
         return cached
-    result = run_canary(cluster.kubectl, agnhost_image, progress, identity=identity)
+    result = run_canary(cluster, agnhost_image, progress, identity=identity)
     save_cached(cache, result)
     require_enforced(result)
     return result

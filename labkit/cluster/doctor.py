@@ -11,6 +11,11 @@ Facts behind the thresholds (kind known issues, Calico docs):
 * Many nodes exhaust inotify: ``fs.inotify.max_user_watches`` >= 524288 and
   ``max_user_instances`` >= 512 (pods crash-loop with "too many open files" otherwise).
 * The Calico operator fails on rootless podman.
+* Each kind node is a container running a whole Kubernetes node: about 2 GiB and 2 CPUs for
+  the first, 1 GiB and 1 CPU more per worker; below that labkit suggests ``--nodes 1``.
+* kind's node network (``docker network inspect kind``) must not overlap the pod CIDR
+  192.168.0.0/16 (node addresses inside the pod CIDR break routing to pods); ``up`` stops
+  on it, with the fix.
 """
 
 from __future__ import annotations
@@ -24,7 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from labkit.cluster import commands
-from labkit.cluster.host_network import LAB_POD_CIDR, host_networks_in_pod_cidr
+from labkit.cluster.host_network import (
+    KIND_NETWORK,
+    LAB_POD_CIDR,
+    host_networks_in_pod_cidr,
+    overlapping_pod_cidr,
+    parse_network_subnets,
+)
+from labkit.cluster.kind import provider as kind_provider
 from labkit.errors import CommandFailed, PrerequisiteMissing
 
 log = logging.getLogger(__name__)
@@ -36,6 +48,8 @@ CGROUP_V1_MINOR = 34
 MIN_WATCHES = 524288
 MIN_INSTANCES = 512
 MEMORY_MIB = {1: 2048, 3: 4096}
+CPUS = {1: 2, 3: 4}
+SMALL_MACHINE_FIX = "use `labkit up --nodes 1` (one node container instead of three)"
 SYSCTL_FIX = (
     "sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512 "
     "(keep it: put both lines in /etc/sysctl.d/99-kind.conf)"
@@ -70,8 +84,8 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
 
 
 def provider() -> str:
-    """The container runtime kind uses: ``docker`` unless ``KIND_EXPERIMENTAL_PROVIDER``."""
-    return os.environ.get("KIND_EXPERIMENTAL_PROVIDER", "docker") or "docker"
+    """The container engine kind uses (:func:`labkit.cluster.kind.provider.detect`)."""
+    return kind_provider.detect().tool
 
 
 def runtime_info(timeout: float = 15.0) -> tuple[dict[str, Any] | None, str]:
@@ -236,7 +250,6 @@ def check_kind(timeout: float) -> Check:
             False,
             f"{shown} is older than v0.32: the pinned node images need kind >= 0.32",
             commands.INSTALL_HINTS["kind"],
-            required=False,
         )
     return Check("kind", True, shown)
 
@@ -276,6 +289,65 @@ def check_pod_cidr(proc_root: Path) -> Check:
         "another network",
         required=False,
     )
+
+
+def check_kind_network(timeout: float) -> Check:
+    """kind's node network must not overlap the lab's pod CIDR (required)."""
+    tool = provider()
+    try:
+        done = commands.run(
+            [tool, "network", "inspect", KIND_NETWORK], timeout=timeout, check=False
+        )
+    except (PrerequisiteMissing, CommandFailed) as exc:
+        return Check(
+            "kind network", True, f"not checked ({str(exc).splitlines()[0]})", required=False
+        )
+    if done.returncode != 0:
+        return Check(
+            "kind network",
+            True,
+            f"no `{KIND_NETWORK}` network yet: kind creates it on a free range",
+        )
+    subnets = parse_network_subnets(done.stdout)
+    clash = overlapping_pod_cidr(subnets)
+    if not clash:
+        shown = ", ".join(str(n) for n in subnets) or "no subnets"
+        return Check("kind network", True, f"{shown}: clear of the pod CIDR {LAB_POD_CIDR}")
+    return Check(
+        "kind network",
+        False,
+        f"{tool}'s `{KIND_NETWORK}` network uses {', '.join(str(n) for n in clash)}, inside "
+        f"the lab's pod CIDR {LAB_POD_CIDR}: node and pod addresses would collide",
+        f"the `{KIND_NETWORK}` network is shared by every kind cluster here: once `kind get "
+        f"clusters` lists none you need, delete those clusters, then `{tool} network rm "
+        f"{KIND_NETWORK}` and `{tool} network create {KIND_NETWORK} --subnet 172.30.0.0/16` "
+        "(kind reuses an existing network of that name); or move the engine's "
+        "default-address-pools (Docker: /etc/docker/daemon.json) off 192.168.0.0/16",
+    )
+
+
+def check_cpus(info: dict[str, Any] | None, nodes: int) -> Check:
+    """Enough CPUs for ``nodes`` node containers (a warning that suggests ``--nodes 1``)."""
+    cpus = None
+    if info is not None:
+        cpus = info.get("NCPU") or (info.get("host") or {}).get("cpus")
+    cpus = int(cpus) if cpus else os.cpu_count()
+    need = CPUS.get(nodes, CPUS[3])
+    if cpus is None:
+        return Check("CPUs", True, "unknown", required=False)
+    ok = cpus >= need
+    return Check(
+        "CPUs",
+        ok,
+        f"{cpus}" + ("" if ok else f"; a {nodes}-node cluster wants at least {need}"),
+        "" if ok or nodes == 1 else SMALL_MACHINE_FIX,
+        required=False,
+    )
+
+
+def small_machine(checks: list[Check]) -> bool:
+    """Whether the CPU or memory check suggested ``--nodes 1``."""
+    return any(c.name in ("CPUs", "memory") and not c.ok and "--nodes 1" in c.fix for c in checks)
 
 
 def check_host(
@@ -342,8 +414,8 @@ def check_host(
                 + ("" if ok else f"; a {nodes}-node cluster wants about {need / 1024:.0f} GiB"),
                 ""
                 if ok
-                else "close other programs, give Docker Desktop more memory, "
-                "or use `labkit up --nodes 1`",
+                else "close other programs, give Docker Desktop more memory"
+                + ("" if nodes == 1 else ", or " + SMALL_MACHINE_FIX),
                 required=False,
             )
         )
@@ -365,7 +437,9 @@ def run_checks(
         check_kind(timeout),
         check_kubectl(timeout, CLUSTER_MINOR if v2 else CGROUP_V1_MINOR),
         *check_host(info, proc_root, cgroup_root, nodes),
+        check_cpus(info, nodes),
         check_pod_cidr(proc_root),
+        *([check_kind_network(timeout)] if info is not None else []),
     ]
 
 

@@ -126,13 +126,13 @@ class ExistingCluster(KubeCluster):
 
     def status(self) -> ClusterStatus:
         try:
-            nodes = self.kubectl.items(["get", "nodes"])
+            nodes = self.reads.list("nodes").items
             nodes_ok, nodes_msg = nodes_ready(nodes)
             snap = self.snapshot()
             lab = [p for p in snap.inventory.pods if p.key in snap.managed]
             waiting = [p.key for p in lab if p.key in snap.not_ready]
             cached = load_cached(
-                canary_cache(self.name, _safe(self.context)), cluster_identity(self.kubectl)
+                canary_cache(self.name, _safe(self.context)), cluster_identity(self.reads)
             )
         except ClusterError as exc:
             return ClusterStatus(self.name, False, details=(("error", str(exc).splitlines()[0]),))

@@ -6,6 +6,13 @@ for real. Namespaced objects cannot be dry-run in a namespace that does not exis
 when the batch creates namespaces they are created first and deleted again if the rest of
 the batch is refused. Every object gets the label ``labkit.dev/managed: "true"`` and an
 explicit namespace (``default`` when the manifest has none, never the context's namespace).
+
+``reset`` and ``delete_managed`` delete only what labkit created, as a shared cluster needs:
+every delete command carries the label selector ``labkit.dev/managed=true``, and the
+topology's own objects are kept out by field selectors on ``metadata.name`` and
+``metadata.namespace`` (which every resource type supports: Kubernetes docs, "Field
+Selectors"; ``ObjectMetaFieldsSet`` in k8s.io/apiserver/pkg/registry/generic/matcher.go).
+Nothing is ever deleted by name from a list that was read first.
 """
 
 from __future__ import annotations
@@ -18,8 +25,9 @@ from typing import Any
 
 from labkit.cluster.backend import LAB_LABEL, ApplyReport, LabCluster
 from labkit.cluster.kubectl import Kubectl, list_items, parse_json
-from labkit.cluster.live_inventory import INVENTORY_RESOURCES, Snapshot, snapshot_from_items
-from labkit.cluster.live_probe import LiveRunner
+from labkit.cluster.live_inventory import Snapshot, snapshot_from_items
+from labkit.cluster.live_probe import ExecFn, LiveRunner
+from labkit.cluster.reads import INVENTORY, Reads, default_reads
 from labkit.errors import CommandFailed
 from labkit.model.inventory import Inventory
 from labkit.model.loader import RawObject
@@ -60,6 +68,21 @@ SERVER_FIELDS = (
     "deletionTimestamp",
 )
 Key = tuple[str, str, str]
+MANAGED_SELECTOR = f"{LAB_LABEL}=true"
+MANAGED_RESOURCES = {
+    "NetworkPolicy": "networkpolicies.networking.k8s.io",
+    "Service": "services",
+    "Pod": "pods",
+    "Deployment": "deployments.apps",
+    "ReplicaSet": "replicasets.apps",
+    "StatefulSet": "statefulsets.apps",
+    "DaemonSet": "daemonsets.apps",
+    "Job": "jobs.batch",
+    "CronJob": "cronjobs.batch",
+}
+"""The namespaced kinds whose labelled objects ``reset`` and ``down`` delete (the kinds
+labkit models); a labelled namespace goes with everything in it."""
+DELETE_FLAGS = ("-l", MANAGED_SELECTOR, "--ignore-not-found", "--wait=false")
 
 
 def resource_name(kind: str) -> str:
@@ -88,6 +111,59 @@ def object_key(data: Mapping[str, Any]) -> Key:
     return kind, namespace, str(meta.get("name", ""))
 
 
+def _not_in(field: str, values: set[str] | list[str]) -> list[str]:
+    """``--field-selector field!=a,field!=b`` (the terms are ANDed), or nothing."""
+    if not values:
+        return []
+    return ["--field-selector", ",".join(f"{field}!={v}" for v in sorted(values))]
+
+
+def reset_deletions(keep: Sequence[RawObject]) -> list[list[str]]:
+    """The ``kubectl delete`` commands of ``reset``: every object labelled
+    ``labkit.dev/managed=true`` except the objects of ``keep`` (the topology). Namespaces
+    first (a managed namespace outside ``keep`` goes with everything in it), then each kind
+    of :data:`MANAGED_RESOURCES`: everywhere when ``keep`` has none of that kind, else
+    outside the namespaces ``keep`` uses and, inside each of them, all but ``keep``'s names."""
+    commands = [
+        [
+            "delete",
+            "namespaces",
+            *DELETE_FLAGS,
+            *_not_in("metadata.name", [o.name for o in keep if o.kind == "Namespace"]),
+        ]
+    ]
+    kept: dict[str, dict[str, set[str]]] = {}
+    for raw in keep:
+        if raw.kind in MANAGED_RESOURCES:
+            kept.setdefault(raw.kind, {}).setdefault(raw.namespace, set()).add(raw.name)
+    everywhere = [res for kind, res in MANAGED_RESOURCES.items() if kind not in kept]
+    if everywhere:
+        commands.append(["delete", ",".join(everywhere), "--all-namespaces", *DELETE_FLAGS])
+    for kind, by_namespace in kept.items():
+        resource = MANAGED_RESOURCES[kind]
+        commands.append(
+            [
+                "delete",
+                resource,
+                "--all-namespaces",
+                *DELETE_FLAGS,
+                *_not_in("metadata.namespace", set(by_namespace)),
+            ]
+        )
+        for namespace, names in sorted(by_namespace.items()):
+            commands.append(
+                [
+                    "delete",
+                    resource,
+                    "-n",
+                    namespace,
+                    *DELETE_FLAGS,
+                    *_not_in("metadata.name", names),
+                ]
+            )
+    return commands
+
+
 def title(key: Key) -> str:
     kind, namespace, name = key
     return f"{kind} {name}" if not namespace else f"{kind} {namespace}/{name}"
@@ -98,15 +174,29 @@ class KubeCluster(LabCluster):
 
     name = "kube"
 
-    def __init__(self, kubectl: Kubectl, *, probe_timeout_s: float = 2.0) -> None:
+    def __init__(
+        self, kubectl: Kubectl, *, probe_timeout_s: float = 2.0, reads: Reads | None = None
+    ) -> None:
         self.kubectl = kubectl
         self.probe_timeout_s = probe_timeout_s
+        self.reads = reads if reads is not None else default_reads(kubectl)
+        """API reads: the official client when installed (:mod:`labkit.cluster.kube_api`),
+        else kubectl."""
 
     # -- reading -----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
-        """Inventory, pod readiness and the lab's pods, from one ``kubectl get``."""
-        items = self.kubectl.items(["get", INVENTORY_RESOURCES, "--all-namespaces"])
-        return snapshot_from_items(items, LAB_LABEL)
+        """Inventory, pod readiness and the lab's pods, read through :attr:`reads`."""
+        return snapshot_from_items(self.reads.list_all(INVENTORY), LAB_LABEL)
+
+    def exec_fn(self) -> ExecFn:
+        """``kubectl exec`` where kubectl is installed (what a learner would type), else the
+        client's exec stream (a pod without kubectl)."""
+        from labkit.cluster.commands import which
+
+        if which("kubectl") is not None or not hasattr(self.reads, "exec"):
+            return lambda ns, pod, argv, timeout: self.kubectl.exec(ns, pod, argv, timeout=timeout)
+        api: Any = self.reads
+        return lambda ns, pod, argv, timeout: api.exec(ns, pod, argv, timeout=timeout)
 
     def inventory(self) -> Inventory:
         return self.snapshot().inventory
@@ -130,7 +220,7 @@ class KubeCluster(LabCluster):
         snap = self.snapshot()
         return LiveRunner(
             snap,
-            lambda ns, pod, argv, timeout: self.kubectl.exec(ns, pod, argv, timeout=timeout),
+            self.exec_fn(),
             predictor=EngineRunner(Engine(snap.inventory)),
             timeout_s=self.probe_timeout_s,
         )
@@ -215,20 +305,50 @@ class KubeCluster(LabCluster):
 
     def delete_managed(self, *, timeout: float = 120.0) -> None:
         """Delete every object labelled ``labkit.dev/managed=true`` and nothing else."""
-        selector = f"{LAB_LABEL}=true"
         self.kubectl.run(
-            [
-                "delete",
-                "networkpolicies.networking.k8s.io,services,pods",
-                "--all-namespaces",
-                "-l",
-                selector,
-                "--ignore-not-found",
-                "--wait=false",
-            ],
+            ["delete", ",".join(MANAGED_RESOURCES.values()), "--all-namespaces", *DELETE_FLAGS],
             timeout=timeout,
         )
-        self.kubectl.run(
-            ["delete", "namespaces", "-l", selector, "--ignore-not-found", "--wait=false"],
-            timeout=timeout,
-        )
+        self.kubectl.run(["delete", "namespaces", *DELETE_FLAGS], timeout=timeout)
+
+    def reset(self) -> ApplyReport:
+        """Back to the lab topology (:meth:`LabCluster.reset`): the deletions of
+        :func:`reset_deletions`, the topology applied again, then the labels it does not give
+        removed from its namespaces and pods. Objects without the managed label are never
+        touched, nor are other teams' namespaces and pods."""
+        from labkit.cluster.topology import topology_manifests
+
+        objects = list(topology_manifests())
+        for args in reset_deletions(objects):
+            self.kubectl.run(args, timeout=120.0)
+        report = self._apply_objects(objects)
+        self._remove_stray_labels(objects)
+        return report
+
+    def _remove_stray_labels(self, objects: Sequence[RawObject]) -> None:
+        """Remove labels the topology does not give from its namespaces and pods (those
+        labkit manages; ``kubernetes.io/`` labels of namespaces are the API server's)."""
+        inventory = self.inventory()
+        for raw in objects:
+            have = _labels_now(inventory, raw)
+            if have is None or have.get(LAB_LABEL) != "true":
+                continue
+            wanted = raw.metadata.get("labels") or {}
+            system = "kubernetes.io/" if raw.kind == "Namespace" else None
+            stray: dict[str, str | None] = {
+                k: None for k in have if k not in wanted and not (system and k.startswith(system))
+            }
+            if stray:
+                namespace = raw.namespace if raw.kind == "Pod" else ""
+                self._set_labels(raw.kind, namespace, raw.name, stray)
+
+
+def _labels_now(inventory: Inventory, raw: RawObject) -> Mapping[str, str] | None:
+    """The labels the cluster's namespace or pod named like ``raw`` has now, or ``None``."""
+    if raw.kind == "Namespace":
+        namespace = inventory.namespace_map.get(raw.name)
+        return namespace.label_map if namespace is not None else None
+    if raw.kind == "Pod":
+        pod = inventory.pod_map.get(f"{raw.namespace}/{raw.name}")
+        return pod.label_map if pod is not None else None
+    return None

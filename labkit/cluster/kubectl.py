@@ -1,13 +1,14 @@
 """kubectl with an explicit kubeconfig and context on every call.
 
 labkit never changes the user's current context: each command carries ``--context`` (and
-``--kubeconfig`` when labkit owns the file, as for kind). Why kubectl rather than the Python
-client: kind and existing clusters authenticate exactly as the user's own kubectl does (exec
-credential plugins, OIDC, cloud auth helpers); server-side apply with ``--dry-run=server``
-validates a whole batch in one call; ``kubectl exec`` processes are independent, so probes
-can run in parallel without sharing an ApiClient (whose request method ``stream()`` swaps
-while it runs); and every call is testable with a fake ``kubectl`` on PATH. The cost, one
-process per call (tens of milliseconds), is small next to a probe.
+``--kubeconfig`` when labkit owns the file, as for kind). Which path does what:
+* reads and waits go through the official client (:mod:`labkit.cluster.kube_api`, chosen by
+  :mod:`labkit.cluster.reads`) when it is installed: lists and watches instead of one process
+  per poll, and in-cluster configuration for a notebook pod without kubectl;
+* kubectl stays where the learner would type it: apply (server-side, the whole batch with
+  ``--dry-run=server`` first), delete, label and ``exec`` for probes, shown beside each
+  notebook step; it authenticates exactly as the user's own kubectl does (exec credential
+  plugins, OIDC, cloud helpers), and every call is testable with a fake ``kubectl`` on PATH.
 """
 
 from __future__ import annotations

@@ -22,15 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from labkit.cluster.backend import ClusterStatus, LabCluster
-from labkit.cluster.labdir import cluster_record_path, lab_home, write_json_atomic
+from labkit.cluster.labdir import cluster_record_path, folder_error, lab_home, write_json_atomic
 from labkit.cluster.progress import LogProgress, Progress
 from labkit.cluster.simulated import SimulatedCluster, base_objects
-from labkit.cluster.topology import SYSTEM_NAMESPACES, topology_manifests
-from labkit.errors import ClusterError, ClusterNotReady
+from labkit.cluster.topology import topology_manifests
+from labkit.errors import ClusterError, LabFolderError, LabNotUp
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "kind", "existing", "simulated")
+NOT_UP = (
+    "no lab is up (`labkit down` stopped it, or none was started); start one with "
+    "`labkit up` (in a notebook: lab.up())"
+)
 
 
 # -- the other backends, imported on use ------------------------------------------------------
@@ -61,9 +65,9 @@ def _kind() -> tuple[Any, Any]:
     )
 
 
-def _kind_options(kind_options: Any, record: dict[str, Any]) -> Any:
+def _kind_options(kind_options: Any, record: dict[str, Any] | None) -> Any:
     """The recorded options (name, nodes, kubeconfig, Calico mode) back as ``KindOptions``."""
-    saved = record.get("options") or {}
+    saved = (record or {}).get("options") or {}
     wanted = {f.name for f in dataclasses.fields(kind_options)} & {
         "name",
         "nodes",
@@ -113,8 +117,10 @@ def read_record(home: Path | None = None) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, json.JSONDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ClusterError(f"{path} is damaged ({exc}); delete it and run `labkit up`") from None
+    except OSError as exc:
+        raise folder_error(path, exc, "read") from None
     if not isinstance(data, dict) or data.get("backend") not in BACKENDS[1:]:
         raise ClusterError(f"{path} names no backend; delete it and run `labkit up`")
     return data
@@ -125,6 +131,7 @@ def _write_record(home: Path, backend: str, why: str, **extra: Any) -> None:
         "backend": backend,
         "why": why,
         "since": datetime.now(UTC).isoformat(timespec="seconds"),
+        "state": "ready",
         **extra,
     }
     write_json_atomic(cluster_record_path(home), record)
@@ -142,20 +149,40 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def unrecorded_kind_cluster() -> str | None:
+    """The name of a labkit kind cluster that exists without a record (an ``up`` interrupted
+    before it wrote one, or a record deleted by hand), or ``None``; never fails (no kind, no
+    Docker: ``None``)."""
+    if shutil.which("kind") is None:
+        return None
+    try:
+        kind_options, _ = _kind()
+        name = str(kind_options().name)
+        clusters = _optional("labkit.cluster.kind.options", "kind_clusters", "kind backend")()
+    except ClusterError as exc:
+        log.info("cannot look for a kind cluster: %s", str(exc).splitlines()[0])
+        return None
+    return name if name in clusters else None
+
+
 # -- operations ------------------------------------------------------------------------------
 def up(
     backend: str = "auto",
     *,
     context: str | None = None,
-    nodes: int = 3,
+    nodes: int | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
-    calico_mode: str = "operator",
+    calico_mode: str | None = None,
+    recreate: bool = False,
 ) -> LabCluster | str:
     """Start (or reattach to) the lab cluster; with ``dry_run``, return what would be done.
 
     ``backend``: ``auto`` (kind when usable, else simulated), ``kind``, ``existing`` (the
-    kubeconfig ``context``; giving a context implies it) or ``simulated``.
+    kubeconfig ``context``; giving a context implies it) or ``simulated``. ``nodes`` and
+    ``calico_mode`` default to the recorded kind cluster's, else 3 and ``manifest``.
+    ``recreate`` deletes the cluster and creates it again (kind, simulated); without it a
+    cluster is never deleted, except one that an interrupted ``kind create`` left unusable.
     """
     if backend not in BACKENDS:
         raise ClusterError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
@@ -166,7 +193,7 @@ def up(
                 f"combined with backend {backend!r} (drop one of them)"
             )
         backend = "existing"
-    if nodes not in (1, 3):
+    if nodes is not None and nodes not in (1, 3):
         raise ClusterError(f"nodes must be 1 or 3, not {nodes}")
     home = lab_home()
     prog = progress or LogProgress()
@@ -185,21 +212,20 @@ def up(
             "the existing backend needs a kubeconfig context: labkit up "
             "--context NAME (see `kubectl config get-contexts`)"
         )
+    if backend == "existing" and recreate:
+        raise ClusterError(
+            "--recreate deletes a cluster, and labkit never deletes an existing cluster; "
+            "`labkit reset` restores the lab's objects on it"
+        )
 
     if backend == "simulated":
         if dry_run:
             return _simulated_plan(home, why)
-        simulated = SimulatedCluster.up(home, prog)
-        _write_record(home, "simulated", why, state=str(simulated.state_path))
+        simulated = SimulatedCluster.up(home, prog, fresh=recreate)
+        _write_record(home, "simulated", why, state_file=str(simulated.state_path))
         return simulated
     if backend == "kind":
-        kind_options, kind_cluster = _kind()
-        options = kind_options(nodes=nodes, calico_mode=calico_mode)
-        if dry_run:
-            return f"backend: kind. {why}\n" + str(kind_cluster.plan(options))
-        cluster: LabCluster = kind_cluster.up(options, prog)
-        _write_record(home, "kind", why, options=_jsonable(options))
-        return cluster
+        return _up_kind(home, why, nodes, calico_mode, recreate, dry_run, prog)
     existing = _optional("labkit.cluster.existing", "ExistingCluster", "existing-cluster backend")
     if dry_run:
         return (
@@ -207,8 +233,48 @@ def up(
             "that it answers and enforces NetworkPolicy (canary), then apply the lab "
             f"topology ({len(topology_manifests())} objects labelled labkit.dev/managed)"
         )
+    _write_record(home, "existing", why, context=context, state="creating")
     cluster = existing.up(context, prog)
     _write_record(home, "existing", why, context=context)
+    return cluster  # type: ignore[no-any-return]
+
+
+def _up_kind(
+    home: Path,
+    why: str,
+    nodes: int | None,
+    calico_mode: str | None,
+    recreate: bool,
+    dry_run: bool,
+    prog: Progress,
+) -> LabCluster | str:
+    kind_options, kind_cluster = _kind()
+    record = read_record(home)
+    recorded = record if record is not None and record.get("backend") == "kind" else None
+    options = _kind_options(kind_options, recorded)
+    given = {k: v for k, v in (("nodes", nodes), ("calico_mode", calico_mode)) if v is not None}
+    options = dataclasses.replace(options, **given)
+    if recorded is not None and len(given) < 2:
+        kept = [
+            f"--{flag} {getattr(options, field)}"
+            for flag, field in (("nodes", "nodes"), ("calico", "calico_mode"))
+            if field not in given
+        ]
+        prog.step(
+            f"kind cluster {options.name}: using the recorded {' '.join(kept)} "
+            "(give the option to change it)"
+        )
+    if dry_run:
+        return f"backend: kind. {why}\n" + str(kind_cluster.plan(options))
+    interrupted = recorded is not None and recorded.get("state") == "creating"
+
+    def before_create() -> None:
+        _write_record(home, "kind", why, options=_jsonable(options), state="creating")
+
+    cluster: LabCluster = kind_cluster.up(
+        options, prog, recreate=recreate, interrupted=interrupted, before_create=before_create
+    )
+    _write_record(home, "kind", why, options=_jsonable(options))
     return cluster
 
 
@@ -230,73 +296,102 @@ def _simulated_plan(home: Path, why: str) -> str:
     return "\n".join(lines)
 
 
-def connect(*, create: bool = True) -> LabCluster:
-    """The lab cluster that ``up`` recorded; the simulated cluster when none was (created
-    with the topology when it does not exist yet, unless ``create`` is false)."""
+def connect() -> LabCluster:
+    """The lab cluster that ``up`` recorded (or, without a record, the simulated cluster
+    whose state exists). Never creates one: raises :class:`LabNotUp` saying to run
+    ``labkit up`` when no lab is up."""
     home = lab_home()
     record = read_record(home)
     backend = record["backend"] if record else "simulated"
     if backend == "simulated":
         cluster = SimulatedCluster(home)
         if not cluster.exists():
-            if not create:
-                raise ClusterError("no lab cluster is running; start one with `labkit up`")
-            log.info(
-                "no simulated cluster at %s yet; creating it with the lab topology",
-                cluster.state_path,
-            )
-            cluster = SimulatedCluster.up(home)
-            if record is None:
-                _write_record(
-                    home,
-                    "simulated",
-                    "no lab cluster was started, so labkit created the simulated one.",
-                )
+            raise LabNotUp(NOT_UP)
         return cluster
     assert record is not None
     if backend == "kind":
         kind_options, kind_cluster = _kind()
         return kind_cluster.attach(_kind_options(kind_options, record))  # type: ignore[no-any-return]
     existing = _optional("labkit.cluster.existing", "ExistingCluster", "existing-cluster backend")
-    attach = getattr(existing, "attach", None)
-    if attach is not None:
-        return attach(record.get("context"))  # type: ignore[no-any-return]
-    return existing.up(record.get("context"), LogProgress())  # type: ignore[no-any-return]
+    return existing.attach(record.get("context"))  # type: ignore[no-any-return]
 
 
 def status() -> ClusterStatus:
     """The lab cluster's status, with why its backend was chosen (``why`` in details)."""
+    record = read_record()
     try:
-        cluster = connect(create=False)
+        cluster = connect()
+    except LabFolderError:
+        raise
     except ClusterError as exc:
-        return ClusterStatus(
-            backend="none", ready=False, details=(("why", str(exc)), ("fix", "run `labkit up`"))
-        )
-    record = read_record() or {}
+        return _status_without_cluster(record, exc)
     found = cluster.status()
-    extra = tuple((k, str(record[k])) for k in ("why", "since") if record.get(k))
-    return dataclasses.replace(found, details=(*extra, *found.details))
+    extra = tuple((k, str((record or {})[k])) for k in ("why", "since") if (record or {}).get(k))
+    return dataclasses.replace(found, details=(*extra, *_state_details(record), *found.details))
+
+
+def _state_details(record: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    if record is None or record.get("state") != "creating":
+        return ()
+    return (
+        ("state", "creating: an earlier `labkit up` did not finish"),
+        ("fix", "`labkit up` resumes it; `labkit down` deletes what was made"),
+    )
+
+
+def _status_without_cluster(record: dict[str, Any] | None, exc: ClusterError) -> ClusterStatus:
+    if record is not None:
+        return ClusterStatus(
+            backend=str(record["backend"]),
+            ready=False,
+            details=(
+                ("why", str(exc).splitlines()[0]),
+                *(_state_details(record) or (("fix", "run `labkit up`"),)),
+            ),
+        )
+    orphan = unrecorded_kind_cluster()
+    if orphan is not None:
+        return ClusterStatus(
+            backend="kind",
+            ready=False,
+            details=(
+                (
+                    "found",
+                    f"kind cluster {orphan}, which labkit has no record of "
+                    "(an interrupted `labkit up`?)",
+                ),
+                ("fix", "`labkit up --backend kind` takes it over; `labkit down` deletes it"),
+            ),
+        )
+    return ClusterStatus(
+        backend="none", ready=False, details=(("why", str(exc)), ("fix", "run `labkit up`"))
+    )
 
 
 def down() -> str:
-    """Stop the lab cluster and forget it; returns what was done."""
+    """Stop the lab cluster and forget it; returns what was done. Without a record, the
+    simulated cluster's state and a labkit kind cluster are looked for anyway."""
     home = lab_home()
     record = read_record(home)
-    backend = record["backend"] if record else "simulated"
+    if record is None:
+        texts = []
+        if SimulatedCluster(home).down():
+            texts.append("deleted the simulated cluster")
+        orphan = unrecorded_kind_cluster()
+        if orphan is not None:
+            texts.append(_down_kind(None))
+        return "; ".join(texts) or "no lab cluster to delete"
+    backend = record["backend"]
     if backend == "simulated":
         removed = SimulatedCluster(home).down()
         text = "deleted the simulated cluster" if removed else "no simulated cluster to delete"
     elif backend == "kind":
-        try:
-            cluster = connect()
-        except ClusterNotReady as exc:  # the cluster is gone already (deleted by hand)
-            text = f"no kind cluster to delete ({str(exc).splitlines()[0]})"
-        else:
-            cluster.down()  # type: ignore[attr-defined]
-            text = "deleted the kind cluster"
+        text = _down_kind(record)
     else:
-        cluster = connect()
-        cluster.cleanup()  # type: ignore[attr-defined]
+        existing = _optional(
+            "labkit.cluster.existing", "ExistingCluster", "existing-cluster backend"
+        )
+        existing(record.get("context")).cleanup()
         text = (
             "removed the lab's objects (labelled labkit.dev/managed) from the existing "
             "cluster; the cluster itself is untouched"
@@ -305,44 +400,24 @@ def down() -> str:
     return text
 
 
+def _down_kind(record: dict[str, Any] | None) -> str:
+    """Delete the kind cluster (without connecting to it: a half-made one has no API)."""
+    kind_options, kind_cluster = _kind()
+    options = _kind_options(kind_options, record)
+    clusters = _optional("labkit.cluster.kind.options", "kind_clusters", "kind backend")()
+    present = options.name in clusters
+    kind_cluster(options).down()
+    if not present:
+        return f"no kind cluster named {options.name} to delete (it was deleted already)"
+    return f"deleted the kind cluster {options.name}"
+
+
 def reset() -> LabCluster:
-    """Back to the lab topology with no policies (see :func:`reset_lab` for real clusters)."""
+    """Back to the lab topology with no policies; deletes only what labkit created
+    (:meth:`LabCluster.reset`)."""
     cluster = connect()
-    if isinstance(cluster, SimulatedCluster):
-        cluster.reset()
-        return cluster
-    own = getattr(cluster, "reset", None)
-    if callable(own):
-        own()
-    else:
-        reset_lab(cluster)
+    cluster.reset()
     return cluster
-
-
-def reset_lab(cluster: LabCluster) -> None:
-    """Reset any cluster through :class:`LabCluster` operations: delete every NetworkPolicy
-    outside the system namespaces, re-apply the topology (recreating missing namespaces and
-    pods) and remove labels that the topology does not give its namespaces and pods."""
-    for policy in cluster.policies():
-        if policy.namespace not in SYSTEM_NAMESPACES:
-            cluster.delete("NetworkPolicy", policy.name, policy.namespace)
-    objects = topology_manifests()
-    cluster.apply([o.data for o in objects])
-    inventory = cluster.inventory()
-    for raw in objects:
-        wanted = raw.metadata.get("labels") or {}
-        if raw.kind == "Namespace":
-            have = inventory.namespace(raw.name).label_map
-            stray = {
-                k: None for k in have if k not in wanted and not k.startswith("kubernetes.io/")
-            }
-            if stray:
-                cluster.label("Namespace", raw.name, stray)
-        elif raw.kind == "Pod":
-            pod = inventory.pod(f"{raw.namespace}/{raw.name}")
-            stray = {k: None for k in pod.label_map if k not in wanted}
-            if stray:
-                cluster.label("Pod", raw.name, stray, raw.namespace)
 
 
 def doctor() -> list[Any]:

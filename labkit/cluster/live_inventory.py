@@ -1,30 +1,30 @@
-"""A live cluster's objects (``kubectl get ... -o json``) as an :class:`Inventory`.
+"""A live cluster's objects (``kubectl get ... -o json``, or the API) as an :class:`Inventory`.
 
-Rules, as the API and CNIs behave:
-* pods keep the address in ``status.podIP``; a pod without one (Pending) has no address
-  (never an invented one);
-* ``hostNetwork`` pods are left out: they use the node's address, and NetworkPolicy does
-  not apply to them (the Kubernetes docs call the behaviour undefined);
-* pods that ended (phase ``Succeeded``/``Failed``) are left out: they have no network;
-* a pod owned by a ReplicaSet of a Deployment is labelled ``Deployment/<name>`` (the
-  ReplicaSet name minus its ``pod-template-hash``), so ``ns/<deployment>`` finds it.
+Pods are read by the same model code as manifests (:func:`labkit.model.workloads.pods_from`),
+so a live pod and the same pod in a file mean the same thing (issue: offline equals the lab):
+* addresses are ``status.podIPs`` (every family on a dual-stack cluster), else
+  ``status.podIP``; a pod without one (Pending) has no address, never an invented one;
+* ``hostNetwork`` pods are kept with ``host_network=True`` and their node's address: no
+  NetworkPolicy selects them and their traffic is the node's (Calico makes no workload
+  endpoint for them, ``Converter.IsValidCalicoWorkloadEndpoint``);
+* finished pods (phase ``Succeeded``/``Failed``) go to ``Inventory.finished``: they own no
+  address and are no peer (Calico ``IsFinished``);
+* a pod owned by a ReplicaSet of a Deployment is labelled ``Deployment/<name>``
+  (:func:`labkit.model.workloads.owner_workload`), so ``ns/<deployment>`` finds it.
 Readiness is returned beside the inventory: ``{pod key: why it is not Ready}``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from labkit.model.inventory import Inventory, build_inventory
+from labkit.model.inventory import Inventory, build_inventory, pod_from_draft
 from labkit.model.loader import RawObject
-from labkit.model.objects import Pod
+from labkit.model.objects import FINISHED_PHASES, Pod
 from labkit.model.policy import parse_address
 from labkit.model.workloads import pods_from
-
-INVENTORY_RESOURCES = "namespaces,pods,services,networkpolicies.networking.k8s.io"
-"""Fully qualified: with Calico installed, ``networkpolicies`` alone is ambiguous."""
 
 
 @dataclass(frozen=True)
@@ -33,18 +33,6 @@ class Snapshot:
     not_ready: Mapping[str, str] = field(default_factory=dict)
     managed: frozenset[str] = frozenset()
     """Keys of pods carrying ``labkit.dev/managed: "true"``."""
-
-
-def _workload(meta: Mapping[str, Any]) -> str:
-    for ref in meta.get("ownerReferences") or ():
-        kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
-        if kind == "ReplicaSet":
-            suffix = (meta.get("labels") or {}).get("pod-template-hash")
-            if suffix and name.endswith(f"-{suffix}"):
-                return f"Deployment/{name[: -len(suffix) - 1]}"
-        if kind:
-            return f"{kind}/{name}"
-    return ""
 
 
 def pod_not_ready(item: Mapping[str, Any]) -> str | None:
@@ -67,10 +55,20 @@ def pod_not_ready(item: Mapping[str, Any]) -> str | None:
     return f"phase {status.get('phase', 'Unknown')}"
 
 
+def _live_pod(raw: RawObject) -> Pod:
+    """The pod as read from the cluster: its own addresses only, and the node it runs on."""
+    draft = pods_from(raw)[0]
+    texts = draft.ips or ((draft.ip,) if draft.ip else ())
+    pod = pod_from_draft(draft, None if draft.finished else tuple(map(parse_address, texts)))
+    node = (raw.data.get("spec") or {}).get("nodeName")
+    return replace(pod, node=str(node or ""))
+
+
 def snapshot_from_items(items: Iterable[Mapping[str, Any]], managed_label: str) -> Snapshot:
     """Build the inventory and readiness from the items of a ``kubectl get -o json`` List."""
     others: list[RawObject] = []
     pods: list[Pod] = []
+    finished: list[Pod] = []
     not_ready: dict[str, str] = {}
     managed: set[str] = set()
     for item in items:
@@ -78,21 +76,10 @@ def snapshot_from_items(items: Iterable[Mapping[str, Any]], managed_label: str) 
         if raw.kind != "Pod":
             others.append(raw)
             continue
-        spec = item.get("spec") or {}
-        status = item.get("status") or {}
-        if spec.get("hostNetwork") or status.get("phase") in ("Succeeded", "Failed"):
+        pod = _live_pod(raw)
+        if pod.phase in FINISHED_PHASES:
+            finished.append(pod)
             continue
-        draft = pods_from(RawObject({**item, "status": {}}, "<cluster>"))[0]
-        ip_text = status.get("podIP")
-        pod = Pod(
-            draft.namespace,
-            draft.name,
-            draft.labels,
-            parse_address(ip_text) if ip_text else None,
-            draft.ports,
-            _workload(raw.metadata),
-            str(spec.get("nodeName") or ""),
-        )
         pods.append(pod)
         reason = pod_not_ready(item)
         if reason is not None:
@@ -100,11 +87,9 @@ def snapshot_from_items(items: Iterable[Mapping[str, Any]], managed_label: str) 
         if (raw.metadata.get("labels") or {}).get(managed_label) == "true":
             managed.add(pod.key)
     base = build_inventory(others)
-    inventory = Inventory(
-        namespaces=base.namespaces,
+    inventory = replace(
+        base,
         pods=tuple(sorted(pods, key=lambda p: (p.namespace, p.name))),
-        services=base.services,
-        policies=base.policies,
-        warnings=base.warnings,
+        finished=tuple(sorted(finished, key=lambda p: (p.namespace, p.name))),
     )
     return Snapshot(inventory, not_ready, frozenset(managed))

@@ -1,11 +1,12 @@
 """Probing a real cluster: ``agnhost connect`` run inside the source pods.
 
-Design: one ``kubectl exec`` per source pod, running a small shell script that starts one
+Design: one exec per source pod, running a small shell script that starts one
 ``agnhost connect`` per target in the background (at most ``parallel`` at a time) and prints
 one tagged line per target; source pods are handled by a small thread pool. An exec costs
 about as much as a probe's timeout, so one per source (rather than one per cell) and the
-in-pod fan-out bound a source's time to roughly one probe timeout per batch; each exec is
-its own kubectl process, so threads share no API client.
+in-pod fan-out bound a source's time to roughly one probe timeout per batch. The exec is
+``kubectl exec`` where kubectl is installed (its own process per source), else the official
+client's exec stream, with one ApiClient per thread (:mod:`labkit.cluster.kube_api`).
 
 Outcomes (see :mod:`labkit.cluster.agnhost`): connected or refused -> ALLOWED (refused means
 the packet passed policy and nothing listens), timeout -> BLOCKED, anything else -> FAILED

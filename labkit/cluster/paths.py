@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from labkit.cluster.labdir import lab_home, project_clusters_dir
+from labkit.cluster.labdir import lab_home, make_folder, project_clusters_dir
 from labkit.errors import ClusterError
 
 __all__ = ["cache_dir", "clusters_dir", "default_kubeconfig", "lab_home"]
@@ -36,5 +36,5 @@ def default_kubeconfig() -> Path:
 
 def cache_dir(*parts: str) -> Path:
     path = lab_home().joinpath("cache", *parts)
-    path.mkdir(parents=True, exist_ok=True)
+    make_folder(path)
     return path

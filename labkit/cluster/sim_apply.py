@@ -17,6 +17,8 @@ followed, as a real cluster does them:
   of its namespace; two pods never share an address.
 * Deleting a namespace deletes everything in it; ``default``, ``kube-system``, ``kube-public``
   and ``kube-node-lease`` cannot be deleted.
+* ``labkit reset`` (:func:`reset_entries`) deletes only what labkit created (labelled
+  ``labkit.dev/managed=true``), as on a shared real cluster; other objects stay.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from labkit.errors import ClusterError, ManifestError
 from labkit.model.inventory import KNOWN_KINDS, Inventory, build_inventory
 from labkit.model.ipam import IPPlan
 from labkit.model.loader import RawObject
-from labkit.model.objects import NAMESPACE_NAME_LABEL
+from labkit.model.objects import MANAGED_LABEL, NAMESPACE_NAME_LABEL
 from labkit.model.workloads import pods_from
 
 log = logging.getLogger(__name__)
@@ -186,6 +188,11 @@ def merge(
             )
     if problems:
         raise ClusterError(_batch_failed(problems))
+    if any(raw.kind == "IPPool" for raw in objects):
+        try:  # Calico refuses a malformed pool or one that overlaps another
+            plan_for(result).pools  # noqa: B018
+        except ManifestError as exc:
+            raise ClusterError(_batch_failed([str(exc)])) from None
     _place_new_pods(entries, result, new_pods, plan_for)
     return result, ApplyReport(applied=tuple(applied), unchanged=tuple(unchanged))
 
@@ -247,6 +254,49 @@ def _place_new_pods(
     allocated = plan.allocate(((k[1], k[2]) for k in keys.values()), (ip_address(a) for a in taken))
     for i, key in keys.items():
         result[i]["object"]["status"] = _status(str(allocated[(key[1], key[2])]))
+
+
+def is_managed(obj: Mapping[str, Any]) -> bool:
+    """Whether labkit created the object: it carries ``labkit.dev/managed: "true"``."""
+    meta = obj.get("metadata")
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    return isinstance(labels, dict) and labels.get(MANAGED_LABEL) == "true"
+
+
+def reset_entries(
+    entries: list[Entry],
+    objects: Sequence[RawObject],
+    plan_for: PlanFor,
+    own: Sequence[RawObject] = (),
+) -> tuple[list[Entry], ApplyReport]:
+    """``labkit reset`` on the stored objects, as :meth:`labkit.cluster.kube.KubeCluster.reset`
+    does on a real cluster: every object labkit created that ``objects`` (the system objects
+    and the topology) does not hold is deleted, a managed namespace with everything in it;
+    objects without the managed label stay, wherever they are. Then ``objects`` are applied
+    again, so they lose labels added since; their pods keep their addresses (a pod whose spec
+    differs from the topology's is created again, as it would have to be on a cluster).
+    ``own`` are objects the simulated cluster itself made (CoreDNS): deleted too when
+    ``objects`` does not hold them."""
+    wanted = {key_of(entry["object"]): entry["object"] for entry in map(_prepare, objects)}
+    owned = {key_of(entry["object"]) for entry in map(_prepare, own)}
+    gone_namespaces = {
+        key[2]
+        for key, obj in ((key_of(e["object"]), e["object"]) for e in entries)
+        if key[0] == "Namespace" and key not in wanted and is_managed(obj)
+    }
+    kept: list[Entry] = []
+    for entry in entries:
+        key = key_of(entry["object"])
+        if key[1] in gone_namespaces or (key[0] == "Namespace" and key[2] in gone_namespaces):
+            continue
+        if key in wanted:
+            if key[0] != "Pod" or _spec_without_images(entry["object"]) == _spec_without_images(
+                wanted[key]
+            ):
+                kept.append(entry)
+        elif not is_managed(entry["object"]) and key not in owned:
+            kept.append(entry)
+    return merge(kept, objects, plan_for)
 
 
 def delete(entries: list[Entry], kind: str, namespace: str, name: str) -> tuple[list[Entry], bool]:

@@ -24,12 +24,12 @@ from labkit.cluster.sim_apply import (
     delete,
     key_of,
     merge,
+    reset_entries,
     set_labels,
     to_raw,
 )
-from labkit.cluster.sim_store import Entry, FileStore, MemoryStore, Store
+from labkit.cluster.sim_store import Entry, FileStore, MemoryStore, StateDamaged, Store
 from labkit.cluster.topology import (
-    ip_plan_for,
     kube_system_manifests,
     summarise,
     topology_manifests,
@@ -49,14 +49,9 @@ NODES_TEXT = "simulated (no nodes)"
 
 
 def plan_for(entries: Sequence[Entry]) -> IPPlan:
-    """Calico's allocation for these objects: pools chosen by namespace annotation."""
-    namespaces = []
-    for entry in entries:
-        obj = entry["object"]
-        if obj.get("kind") == "Namespace":
-            meta = obj.get("metadata") or {}
-            namespaces.append((str(meta.get("name")), meta.get("annotations")))
-    return ip_plan_for(namespaces)
+    """Calico's allocation for these objects: the one address plan of every path (the lab's
+    pools, the IPPools applied, namespace and pod pool annotations)."""
+    return IPPlan().including(to_raw(entry) for entry in entries)
 
 
 def base_objects(topology: bool = True) -> list[RawObject]:
@@ -154,7 +149,7 @@ class SimulatedCluster(LabCluster):
             )
             return cluster
         prog.step("Creating the simulated cluster", 2)
-        report = cluster.reset(topology=topology)
+        report = cluster.reset(topology=topology, fresh=True)
         prog.advance(f"{len(report.applied)} objects applied")
         prog.finish(f"simulated cluster ready at {cluster.state_path}")
         return cluster
@@ -178,11 +173,21 @@ class SimulatedCluster(LabCluster):
     def exists(self) -> bool:
         return self.store.exists()
 
-    def reset(self, *, topology: bool = True) -> ApplyReport:
-        """Back to a new cluster: system namespaces, CoreDNS and the topology (or, without
-        ``topology``, an empty cluster). Everything else is deleted."""
+    def reset(self, *, topology: bool = True, fresh: bool = False) -> ApplyReport:
+        """Back to the system namespaces, CoreDNS and the topology (or, without ``topology``,
+        an empty cluster): what labkit created is deleted, objects without the managed label
+        stay (:func:`~labkit.cluster.sim_apply.reset_entries`). ``fresh`` (or no state yet,
+        or a damaged one) starts from nothing."""
         objects = base_objects(topology)
         check_objects(objects, self.kubernetes_version)
+        if not fresh and self.store.exists():
+            try:
+                own = base_objects()
+                return self.store.update(
+                    lambda entries: reset_entries(entries, objects, plan_for, own)
+                )
+            except StateDamaged as exc:
+                log.warning("%s; starting again from nothing", str(exc).split(";")[0])
         entries, report = merge([], objects, plan_for)
         self.store.replace(entries)
         return report
@@ -229,18 +234,21 @@ class SimulatedCluster(LabCluster):
         return SimulatedRunner(self.inventory())
 
     def status(self) -> ClusterStatus:
-        from labkit.cluster.enforcement_check import check_enforcement
+        from labkit.cluster.canary import run_canary
+        from labkit.cluster.topology import AGNHOST_IMAGE
+        from labkit.cluster.waits import VirtualClock
 
         inventory = self.inventory()
         copy = SimulatedCluster.in_memory(self.raw_objects(), validate=False)
-        canary = check_enforcement(copy, timeout=0, ready_timeout=0, cleanup=False)
+        clock = VirtualClock()  # probes here are instant: no real waiting
+        canary = run_canary(copy, AGNHOST_IMAGE, clock=clock, sleep=clock.sleep, cleanup=False)
         return ClusterStatus(
             backend=self.name,
-            ready=canary.passed,
+            ready=canary.enforced,
             nodes=(NODES_TEXT,),
             cni=CNI_TEXT,
             topology=summarise((p.key for p in inventory.pods), len(inventory.policies)),
-            canary=canary.message + " (run on a copy of this cluster)",
+            canary=canary.line() + " (run on a copy of this cluster)",
             details=(("state", str(self.state_path or "in memory")),),
         )
 

@@ -1,27 +1,23 @@
-"""The fixed lab topology and its address plan, shared by every backend.
+"""The fixed lab topology, shared by every backend.
 
 Six namespaces and nine bare pods (``clusters/topology/topology.yaml``): the tutorial's
 ``my-segment`` with ``frontend``, ``backend``, ``database`` and ``critical-app``, a ``client`` in
 ``trusted`` and in ``untrusted``, and one pod each in ``branch-office``, ``backup-site`` and
 ``legacy-dc`` whose addresses fall in the tutorial's ``ipBlock`` ranges.
 
-Addresses follow Calico's model (docs: "Assign IP addresses based on namespace"): the pod CIDR
-``192.168.0.0/16`` is split into IP pools and a namespace picks its pool with the annotation
-``cni.projectcalico.org/ipv4pools: '["<pool>"]'``. :data:`IP_PLAN` is the same plan for the
-simulated cluster, so a pod gets an address from the same block on every backend.
+Addresses follow the one address plan (:mod:`labkit.model.ipam`): the lab's Calico IP pools
+(package data) and the ``cni.projectcalico.org/ipv4pools`` annotations the topology's
+namespaces carry, so a pod gets an address from the same block offline, in the simulated
+cluster and on kind.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
 
-from labkit.cluster.labdir import PACKAGE_DIR, project_clusters_dir
 from labkit.errors import ClusterError
 from labkit.model.ipam import IPPlan
 from labkit.model.loader import RawObject, load_paths
@@ -29,41 +25,16 @@ from labkit.model.objects import SYSTEM_NAMESPACES as CLUSTER_NAMESPACES
 
 log = logging.getLogger(__name__)
 
-AGNHOST_IMAGE = "registry.k8s.io/e2e-test-images/agnhost:2.66.1"
-POOL_ANNOTATION = "cni.projectcalico.org/ipv4pools"
-POD_CIDR = "192.168.0.0/16"
-"""kind's ``networking.podSubnet`` and the Calico pod CIDR: every pool lies inside it."""
+#: The lab pods' image, by digest; equal to ``agnhost.image`` in ``clusters/calico/versions.yaml``
+#: (tests/cluster/test_lab_topology.py holds the two together).
+AGNHOST_IMAGE = (
+    "registry.k8s.io/e2e-test-images/agnhost:2.66.1"
+    "@sha256:6e2eef87d0dc77e070a7549bc5fdfa290c0fefe3359eb33c2ad1eda692fe66a4"
+)
 
-DATA_DIR = PACKAGE_DIR / "data"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 PACKAGED_TOPOLOGY = DATA_DIR / "topology.yaml"
 SYSTEM_MANIFEST = DATA_DIR / "kube-system.yaml"
-
-
-@dataclass(frozen=True)
-class IPPool:
-    """A Calico IP pool of the lab: ``namespaces`` request it by annotation; the default pool
-    serves every other namespace."""
-
-    name: str
-    cidr: str
-    namespaces: tuple[str, ...] = ()
-    default: bool = False
-
-
-POOLS: tuple[IPPool, ...] = (
-    IPPool("labkit-default", "192.168.128.0/17", ("my-segment", "trusted", "untrusted"), True),
-    IPPool("labkit-branch", "192.168.1.0/24", ("branch-office",)),
-    IPPool("labkit-backup", "192.168.2.0/24", ("backup-site",)),
-    IPPool("labkit-legacy", "192.168.10.0/24", ("legacy-dc",)),
-)
-DEFAULT_POOL = next(p for p in POOLS if p.default)
-POOLS_BY_NAME: dict[str, IPPool] = {p.name: p for p in POOLS}
-
-IP_PLAN = IPPlan(
-    default_cidr=DEFAULT_POOL.cidr,
-    namespace_cidrs=tuple((ns, p.cidr) for p in POOLS if not p.default for ns in p.namespaces),
-)
-"""Where pod addresses come from: the same blocks as kind's Calico pools."""
 
 LAB_NAMESPACES: tuple[str, ...] = (
     "my-segment",
@@ -93,6 +64,8 @@ matrices and resets."""
 
 def topology_dir() -> Path:
     """``clusters/topology`` of the checkout when there is one, else the packaged copy."""
+    from labkit.cluster.labdir import project_clusters_dir  # tempfile, tomllib: on demand
+
     found = project_clusters_dir()
     if found is not None and (found / "topology").is_dir():
         return found / "topology"
@@ -124,46 +97,33 @@ def _load_cached(path: str) -> list[RawObject]:
     return load_paths([path])
 
 
-def pool_of(namespace: str, annotations: Mapping[str, Any] | None) -> IPPool | None:
-    """The pool a namespace's ``cni.projectcalico.org/ipv4pools`` annotation names, if it names
-    one of the lab's pools (Calico takes the first pool of the list that has room)."""
-    raw = (annotations or {}).get(POOL_ANNOTATION)
-    if not isinstance(raw, str):
-        return None
-    try:
-        names = json.loads(raw)
-    except json.JSONDecodeError:
-        log.warning(
-            "namespace %s: %s is not a JSON list (%r); the default pool applies",
-            namespace,
-            POOL_ANNOTATION,
-            raw,
-        )
-        return None
-    if not isinstance(names, list):
-        return None
-    for name in names:
-        if isinstance(name, str) and name in POOLS_BY_NAME:
-            return POOLS_BY_NAME[name]
-    log.warning(
-        "namespace %s asks for pools %s, none of which the lab defines (%s); the default "
-        "pool applies",
-        namespace,
-        names,
-        ", ".join(POOLS_BY_NAME),
-    )
-    return None
+def in_the_lab(objects: Sequence[RawObject]) -> list[RawObject]:
+    """``objects`` as the lab would hold them once applied.
+
+    When the input declares the lab topology (its six namespaces), the lab's own cluster
+    objects are added, as ``labkit up`` creates them: the namespaces every cluster has and the
+    two CoreDNS pods (:func:`kube_system_manifests`), unless the input declares them itself.
+    So ``labkit audit -f clusters/topology/topology.yaml -f POLICY`` finds what ``labkit
+    audit`` finds on the lab (DNS cut off, system namespaces left open). Other inputs are
+    returned as given.
+    """
+    declared = {o.name for o in objects if o.kind == "Namespace"}
+    if not declared.issuperset(LAB_NAMESPACES):
+        return list(objects)
+    given = {_object_key(o) for o in objects}
+    added = [o for o in kube_system_manifests() if _object_key(o) not in given]
+    if added:
+        log.info("input holds the lab topology: adding the lab's %d system objects", len(added))
+    return [*added, *objects]
 
 
-def ip_plan_for(namespaces: Iterable[tuple[str, Mapping[str, Any] | None]]) -> IPPlan:
-    """The plan for a cluster whose namespaces carry these annotations, as Calico would
-    allocate: an annotated namespace uses its pool, every other one the default pool."""
-    cidrs = []
-    for name, notes in namespaces:
-        pool = pool_of(name, notes)
-        if pool is not None and not pool.default:
-            cidrs.append((name, pool.cidr))
-    return IPPlan(default_cidr=DEFAULT_POOL.cidr, namespace_cidrs=tuple(sorted(cidrs)))
+def _object_key(raw: RawObject) -> tuple[str, str, str]:
+    return raw.kind, "" if raw.kind == "Namespace" else raw.namespace, raw.name
+
+
+def lab_address_plan() -> IPPlan:
+    """The address plan of the lab topology: which pool each lab namespace's pods use."""
+    return IPPlan().including(topology_manifests())
 
 
 def lesson_order(peers: Iterable[str]) -> list[str]:

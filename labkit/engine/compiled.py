@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from labkit.engine.endpoints import Endpoint, External
+from labkit.engine.endpoints import Endpoint, on_pod_network
 from labkit.engine.portset import ALL, NOTHING, PortSet
 from labkit.model.labels import LabelSelector
 from labkit.model.objects import Pod
@@ -29,12 +29,14 @@ def peer_matches(
     ``cidr`` outside every ``except``, pod IPs included; ``podSelector`` alone selects pods in
     the policy's namespace; ``namespaceSelector`` alone selects every pod of the matching
     namespaces; both together select matching pods in matching namespaces. Selectors never
-    match an address that is not a pod.
+    match an address that is not a pod, nor a ``hostNetwork`` pod (its traffic is its node's:
+    see :mod:`labkit.engine.endpoints`). A pod with several addresses (``status.podIPs``,
+    dual-stack) matches an ``ipBlock`` holding any of them: it can send and receive from each.
     """
     if peer.ip_block is not None:
-        address = endpoint.ip
-        return address is not None and peer.ip_block.contains(address)
-    if isinstance(endpoint, External):
+        block = peer.ip_block
+        return any(block.contains(address) for address in endpoint.addresses)
+    if not on_pod_network(endpoint):
         return False
     if peer.namespace_selector is None:
         if endpoint.namespace != policy_namespace:
@@ -50,17 +52,22 @@ def port_entry_set(entry: PolicyPort, destination: Endpoint) -> PortSet:
     * no ``port``: every port of ``protocol`` (conformance rule 7);
     * a number, with ``endPort`` an inclusive range (rule 11);
     * a name: resolved on the destination pod's container ports by name and protocol, for
-      ingress and egress alike; an unresolved name opens nothing (rule 6).
+      ingress and egress alike; an unresolved name opens nothing (rule 6). A name declared
+      on several containers (sidecar and other init containers included) opens every number
+      it names, as Calico does (:meth:`Pod.named_port_numbers`); an address or a
+      ``hostNetwork`` pod has no named ports (Calico maps them from workload endpoints only).
     """
     port = entry.port
     if port is None:
         return PortSet.of(entry.protocol)
     if isinstance(port, int):
         return PortSet.of(entry.protocol, port, entry.end_port if entry.end_port else port)
-    if isinstance(destination, External):
+    if not on_pod_network(destination):
         return NOTHING
-    number = destination.named_port(port, entry.protocol)
-    return NOTHING if number is None else PortSet.of(entry.protocol, number, number)
+    result = NOTHING
+    for number in destination.named_port_numbers(port, entry.protocol):
+        result = result | PortSet.of(entry.protocol, number, number)
+    return result
 
 
 def rule_ports(rule: Rule, destination: Endpoint) -> PortSet:
@@ -111,9 +118,12 @@ class CompiledPolicy:
     egress: tuple[CompiledRule, ...]
 
     def selects(self, pod: Pod) -> bool:
-        """``spec.podSelector`` selects pods of the policy's own namespace only."""
-        return pod.namespace == self.policy.namespace and self.policy.pod_selector.matches(
-            pod.label_map
+        """``spec.podSelector`` selects pods of the policy's own namespace only, and never a
+        ``hostNetwork`` pod (see :mod:`labkit.engine.endpoints`)."""
+        return (
+            pod.namespace == self.policy.namespace
+            and not pod.host_network
+            and self.policy.pod_selector.matches(pod.label_map)
         )
 
     def rules(self, direction: Direction) -> tuple[CompiledRule, ...]:

@@ -8,7 +8,8 @@ Kubernetes semantics (conformance README, rules 1, 2, 9):
   side allows it. A side that is not isolated allows everything; an isolated side allows the
   union of what the rules of all policies selecting it allow (policies only add).
 * An address that is not a pod has no side of its own: as a destination only the source's
-  egress applies, as a source only the destination's ingress.
+  egress applies, as a source only the destination's ingress. A ``hostNetwork`` pod is
+  treated the same way: its traffic is its node's (:mod:`labkit.engine.endpoints`).
 * Traffic from a pod to itself is allowed by default (the sources never assert it and real
   CNIs let it through); ``self_traffic="evaluate"`` treats it like any other pair.
 """
@@ -20,12 +21,12 @@ from collections.abc import Iterable
 from typing import Literal
 
 from labkit.engine.compiled import CompiledPolicy, CompiledRule, compile_policy, rule_ports
-from labkit.engine.endpoints import Endpoint, External, resolve_endpoint
+from labkit.engine.endpoints import Endpoint, on_pod_network, resolve_endpoint, service_at
 from labkit.engine.portset import ALL, NOTHING, PortSet
 from labkit.errors import EvaluationError
 from labkit.model.inventory import Inventory
 from labkit.model.objects import Pod
-from labkit.model.policy import Direction
+from labkit.model.policy import Direction, parse_address
 from labkit.model.ports import MAX_PORT, MIN_PORT, Protocol
 
 SelfTraffic = Literal["allow", "evaluate"]
@@ -74,7 +75,7 @@ class Engine:
         """``(isolated, rules whose peers match)`` for one side of the traffic."""
         owner = dst if direction is Direction.INGRESS else src
         other = src if direction is Direction.INGRESS else dst
-        if isinstance(owner, External):
+        if not on_pod_network(owner):
             return False, []
         policies = self.selecting(owner, direction)
         if not policies:
@@ -100,8 +101,9 @@ class Engine:
 
     def connectivity(self, src: Endpoint, dst: Endpoint) -> PortSet | None:
         """Every port and protocol allowed from ``src`` to ``dst``; ``None`` between two
-        addresses that are not pods (no policy can speak about that traffic)."""
-        if isinstance(src, External) and isinstance(dst, External):
+        endpoints off the pod network (addresses, ``hostNetwork`` pods): no policy can speak
+        about that traffic."""
+        if not on_pod_network(src) and not on_pod_network(dst):
             return None
         if src == dst and self.self_traffic == "allow":
             return ALL
@@ -124,7 +126,15 @@ class Engine:
     def endpoints(self, externals: Iterable[str] = ()) -> list[Endpoint]:
         found: list[Endpoint] = list(self.inventory.pods)
         for text in externals:
-            ep = self.endpoint(text if text.startswith("ip:") else f"ip:{text}")
+            written = text if text.startswith("ip:") else f"ip:{text}"
+            service = _service_address(self.inventory, written)
+            if service is not None:
+                raise EvaluationError(
+                    f"--external {text} is the ClusterIP of service {service}: policies never "
+                    "see a ClusterIP (traffic to it is judged on the Service's backend pods), "
+                    "so it is no external peer"
+                )
+            ep = self.endpoint(written)
             if isinstance(ep, Pod):
                 raise EvaluationError(
                     f"--external {text} is the address of pod {ep.key}; external peers must not "
@@ -133,6 +143,14 @@ class Engine:
             if ep not in found:
                 found.append(ep)
         return found
+
+
+def _service_address(inventory: Inventory, written: str) -> str | None:
+    try:
+        address = parse_address(written[3:])
+    except ValueError:
+        return None
+    return service_at(inventory, address)
 
 
 def check_port(port: int) -> None:

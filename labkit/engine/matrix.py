@@ -7,23 +7,36 @@ peers match it, the numbers its named ports resolve to). Selectors are evaluated
 distinct (namespace, labels) group, ipBlocks once per address by bisection over sorted
 addresses. The answers equal :meth:`Engine.connectivity` on every pair (tests hold the two
 paths together).
+
+:func:`compute_matrix` runs these steps, each over the typed result of the ones before:
+
+1. :class:`_PodGroups`: pods grouped by (namespace, labels), selectors evaluated per group;
+2. :func:`_number_rules`: every rule numbered (rule ``r`` is bit ``r`` of the class table);
+3. :func:`_match_peers`: which rules' peers match each group and each address;
+4. :func:`_isolation`: which policies isolate each group, per direction;
+5. :func:`_named_ports`: the named ports rules use, resolved per destination;
+6. :func:`_classify`: endpoints into source and destination classes;
+7. :func:`labkit.engine.class_table.class_table`: the ports allowed between classes.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
 
-from labkit.engine.class_table import class_table
-from labkit.engine.compiled import CompiledRule
-from labkit.engine.endpoints import Endpoint, External
+from labkit.engine.class_table import DestinationClass, Sig, SourceClass, class_table
+from labkit.engine.compiled import CompiledPolicy, CompiledRule
+from labkit.engine.endpoints import Endpoint, on_pod_network
 from labkit.engine.evaluator import Engine, check_port
 from labkit.engine.portset import ALL, PortSet
-from labkit.model.objects import Pod
-from labkit.model.policy import IPBlock, Peer
-from labkit.model.ports import Protocol
+from labkit.model.labels import EVERYTHING, LabelSelector
+from labkit.model.policy import Direction, IPBlock, Peer
+from labkit.model.ports import ContainerPort, Protocol
+
+_T = TypeVar("_T", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -41,7 +54,7 @@ class ConnectivityMatrix:
         return self.peers.index(peer)
 
     def cell(self, i: int, j: int) -> PortSet | None:
-        if isinstance(self.endpoints[i], External) and isinstance(self.endpoints[j], External):
+        if not on_pod_network(self.endpoints[i]) and not on_pod_network(self.endpoints[j]):
             return None
         if i == j and self.self_allowed:
             return ALL
@@ -58,7 +71,7 @@ class ConnectivityMatrix:
         check_port(port)
         class_rows = [[ps.contains(port, protocol) for ps in row] for row in self.table]
         n = len(self.peers)
-        external = [isinstance(e, External) for e in self.endpoints]
+        external = [not on_pod_network(e) for e in self.endpoints]  # addresses, hostNetwork
         out: list[list[bool | None]] = []
         for i in range(n):
             crow = class_rows[self.src_class[i]]
@@ -81,7 +94,7 @@ class ConnectivityMatrix:
         cache: dict[int, list[str]] = {}
         strings = [[str(ps) for ps in row] for row in self.table]
         n = len(self.peers)
-        external = [isinstance(e, External) for e in self.endpoints]
+        external = [not on_pod_network(e) for e in self.endpoints]  # addresses, hostNetwork
         for i in range(n):
             c = self.src_class[i]
             base = cache.get(c)
@@ -102,9 +115,9 @@ class ConnectivityMatrix:
                 yield c, base
 
 
-def _ip_int(ep: Endpoint) -> tuple[int, int] | None:
-    address = ep.ip
-    return None if address is None else (address.version, int(address))
+def _ip_ints(ep: Endpoint) -> list[tuple[int, int]]:
+    """``(IP version, address)`` of every address of ``ep`` (a dual-stack pod has two)."""
+    return [(address.version, int(address)) for address in ep.addresses]
 
 
 class _IPIndex:
@@ -114,9 +127,8 @@ class _IPIndex:
         self.by_version: dict[int, tuple[list[int], list[int]]] = {}
         pairs: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for idx, ep in enumerate(endpoints):
-            key = _ip_int(ep)
-            if key is not None:
-                pairs[key[0]].append((key[1], idx))
+            for version, address in _ip_ints(ep):
+                pairs[version].append((address, idx))
         for version, items in pairs.items():
             items.sort()
             self.by_version[version] = ([a for a, _ in items], [i for _, i in items])
@@ -138,48 +150,56 @@ class _IPIndex:
         return found
 
 
-def compute_matrix(engine: Engine, endpoints: Sequence[Endpoint]) -> ConnectivityMatrix:
-    """Full connectivity between ``endpoints`` (pods and ``ip:`` peers)."""
-    inv = engine.inventory
-    ns_labels = engine.namespace_labels
-    n = len(endpoints)
+GroupKey = tuple[str, tuple[tuple[str, str], ...]]
+"""What selectors see of a pod: its namespace and its labels."""
 
-    # groups of pods that selectors cannot tell apart
-    group_of: list[int] = []
-    groups: list[tuple[str, tuple[tuple[str, str], ...]]] = []
-    group_ids: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
-    for ep in endpoints:
-        if isinstance(ep, Pod):
-            gkey = (ep.namespace, ep.labels)
-            gid = group_ids.get(gkey)
-            if gid is None:
-                gid = group_ids[gkey] = len(groups)
-                groups.append(gkey)
-            group_of.append(gid)
-        else:
-            group_of.append(-1)
-    group_label_maps = [dict(labels) for _, labels in groups]
-    groups_by_ns: dict[str, list[int]] = defaultdict(list)
-    for gid, (ns, _) in enumerate(groups):
-        groups_by_ns[ns].append(gid)
-    label_index: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for gid, (_, labels) in enumerate(groups):
-        for pair in labels:
-            label_index[pair].add(gid)
 
-    ns_match_cache: dict[object, list[str]] = {}
+class _PodGroups:
+    """Pods that no selector can tell apart, one group per distinct (namespace, labels), and
+    the selectors evaluated over groups (each namespace selector and each peer once).
 
-    def matching_namespaces(selector: object) -> list[str]:
-        found = ns_match_cache.get(selector)
+    ``of_endpoint[e]`` is the group of ``endpoints[e]``, ``-1`` for an ``ip:`` peer (selectors
+    never match an address that is not a pod).
+    """
+
+    def __init__(
+        self, endpoints: Sequence[Endpoint], namespace_labels: dict[str, dict[str, str]]
+    ) -> None:
+        self.of_endpoint: list[int] = []
+        self.keys: list[GroupKey] = []
+        ids: dict[GroupKey, int] = {}
+        for ep in endpoints:
+            if on_pod_network(ep):  # selectors never match addresses or hostNetwork pods
+                self.of_endpoint.append(_intern((ep.namespace, ep.labels), ids, self.keys))
+            else:
+                self.of_endpoint.append(-1)
+        self._label_maps = [dict(labels) for _, labels in self.keys]
+        self._by_namespace: dict[str, list[int]] = defaultdict(list)
+        self._by_label: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for gid, (namespace, labels) in enumerate(self.keys):
+            self._by_namespace[namespace].append(gid)
+            for pair in labels:
+                self._by_label[pair].add(gid)
+        self._namespace_labels = namespace_labels
+        self._namespaces_cache: dict[LabelSelector, list[str]] = {}
+        self._peer_cache: dict[tuple[Peer, str], set[int]] = {}
+
+    def namespaces(self, selector: LabelSelector) -> list[str]:
+        """The namespaces whose labels ``selector`` matches."""
+        found = self._namespaces_cache.get(selector)
         if found is None:
-            found = [ns for ns, labels in ns_labels.items() if selector.matches(labels)]  # type: ignore[attr-defined]
-            ns_match_cache[selector] = found
+            found = [
+                ns for ns, labels in self._namespace_labels.items() if selector.matches(labels)
+            ]
+            self._namespaces_cache[selector] = found
         return found
 
-    def select_groups(selector: object, namespaces: Iterable[str]) -> set[int]:
+    def select(self, selector: LabelSelector, namespaces: Iterable[str]) -> set[int]:
+        """Groups in ``namespaces`` whose labels ``selector`` matches (``matchLabels`` first
+        narrows the candidates through the label index)."""
         candidates: set[int] | None = None
-        for pair in selector.match_labels:  # type: ignore[attr-defined]
-            hits = label_index.get(pair, set())
+        for pair in selector.match_labels:
+            hits = self._by_label.get(pair, set())
             candidates = set(hits) if candidates is None else candidates & hits
             if not candidates:
                 return set()
@@ -187,140 +207,211 @@ def compute_matrix(engine: Engine, endpoints: Sequence[Endpoint]) -> Connectivit
         pool = (
             candidates
             if candidates is not None
-            else {g for ns in wanted for g in groups_by_ns.get(ns, ())}
+            else {g for ns in wanted for g in self._by_namespace.get(ns, ())}
         )
-        return {
-            g
-            for g in pool
-            if groups[g][0] in wanted and selector.matches(group_label_maps[g])  # type: ignore[attr-defined]
-        }
+        keys, label_maps = self.keys, self._label_maps
+        return {g for g in pool if keys[g][0] in wanted and selector.matches(label_maps[g])}
 
-    peer_cache: dict[tuple[Peer, str], set[int]] = {}
-
-    def peer_groups(peer: Peer, policy_ns: str) -> set[int]:
-        key = (peer, policy_ns)
-        found = peer_cache.get(key)
+    def peer(self, peer: Peer, policy_namespace: str) -> set[int]:
+        """Groups a selector peer matches: ``podSelector`` (absent: every pod) in the
+        namespaces of ``namespaceSelector`` (absent: the policy's own namespace)."""
+        key = (peer, policy_namespace)
+        found = self._peer_cache.get(key)
         if found is None:
             namespaces = (
-                [policy_ns]
+                [policy_namespace]
                 if peer.namespace_selector is None
-                else matching_namespaces(peer.namespace_selector)
+                else self.namespaces(peer.namespace_selector)
             )
-            if peer.pod_selector is None:
-                from labkit.model.labels import EVERYTHING
-
-                found = select_groups(EVERYTHING, namespaces)
-            else:
-                found = select_groups(peer.pod_selector, namespaces)
-            peer_cache[key] = found
+            selector = EVERYTHING if peer.pod_selector is None else peer.pod_selector
+            found = self.select(selector, namespaces)
+            self._peer_cache[key] = found
         return found
 
+
+class _Rules(NamedTuple):
+    """Every rule of every policy, numbered policy by policy (its ingress rules, then its
+    egress rules): rule ``r`` is bit ``r`` of the masks in :mod:`labkit.engine.class_table`."""
+
+    rules: tuple[CompiledRule, ...]
+    ids: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]
+    """Per policy of ``engine.policies``: (its ingress rule ids, its egress rule ids)."""
+
+    @property
+    def is_ingress(self) -> list[bool]:
+        return [r.direction is Direction.INGRESS for r in self.rules]
+
+
+def _number_rules(policies: Sequence[CompiledPolicy]) -> _Rules:
+    rules: list[CompiledRule] = []
+    ids: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+    for cp in policies:
+        first = len(rules)
+        rules += cp.ingress
+        middle = len(rules)
+        rules += cp.egress
+        ids.append((tuple(range(first, middle)), tuple(range(middle, len(rules)))))
+    return _Rules(tuple(rules), tuple(ids))
+
+
+class _PeerMatches(NamedTuple):
+    """Which rules' peers match whom (rules without peers are in neither list: they match
+    everyone, see ``all_peers`` in :func:`class_table`)."""
+
+    by_group: list[list[int]]
+    """Rule ids whose selector peers match each pod group."""
+    by_endpoint: list[list[int]]
+    """Rule ids whose ipBlock peers hold each endpoint's address."""
+
+
+def _match_peers(rules: _Rules, groups: _PodGroups, endpoints: Sequence[Endpoint]) -> _PeerMatches:
     ip_index = _IPIndex(endpoints)
     block_cache: dict[IPBlock, set[int]] = {}
-
-    # rule ids and who their peers match
-    rules: list[CompiledRule] = []
-    group_rules: list[list[int]] = [[] for _ in groups]
-    ep_ip_rules: list[list[int]] = [[] for _ in range(n)]
-    for cp in engine.policies:
-        for rule in (*cp.ingress, *cp.egress):
-            rid = len(rules)
-            rules.append(rule)
-            if rule.allows_all_peers:
+    by_group: list[list[int]] = [[] for _ in groups.keys]
+    by_endpoint: list[list[int]] = [[] for _ in endpoints]
+    for rid, rule in enumerate(rules.rules):
+        group_hits: set[int] = set()
+        endpoint_hits: set[int] = set()
+        for peer in rule.rule.peers:
+            if peer.ip_block is None:
+                group_hits |= groups.peer(peer, rule.policy.namespace)
                 continue
-            gset: set[int] = set()
-            eset: set[int] = set()
-            for peer in rule.rule.peers:
-                if peer.ip_block is not None:
-                    hits = block_cache.get(peer.ip_block)
-                    if hits is None:
-                        hits = block_cache[peer.ip_block] = ip_index.inside(peer.ip_block)
-                    eset |= hits
-                else:
-                    gset |= peer_groups(peer, cp.policy.namespace)
-            for g in gset:
-                group_rules[g].append(rid)
-            for e in eset:
-                ep_ip_rules[e].append(rid)
-    is_ingress = [r.direction.value == "Ingress" for r in rules]
-    all_peers = [r.allows_all_peers for r in rules]
+            hits = block_cache.get(peer.ip_block)
+            if hits is None:
+                hits = block_cache[peer.ip_block] = ip_index.inside(peer.ip_block)
+            endpoint_hits |= hits
+        for g in group_hits:
+            by_group[g].append(rid)
+        for e in endpoint_hits:
+            by_endpoint[e].append(rid)
+    return _PeerMatches(by_group, by_endpoint)
 
-    # which policies isolate each group, per direction
-    in_key_group: list[tuple[int, ...] | None] = [None] * len(groups)
-    eg_key_group: list[tuple[int, ...] | None] = [None] * len(groups)
-    rid_base = 0
-    for cp in engine.policies:
-        ids_in = list(range(rid_base, rid_base + len(cp.ingress)))
-        ids_eg = list(
-            range(rid_base + len(cp.ingress), rid_base + len(cp.ingress) + len(cp.egress))
-        )
-        rid_base += len(cp.ingress) + len(cp.egress)
-        pol = cp.policy
-        selected = select_groups(pol.pod_selector, [pol.namespace])
-        for g in selected:
-            if "Ingress" in {t.value for t in pol.policy_types}:
-                cur = in_key_group[g]
-                in_key_group[g] = (*(cur or ()), *ids_in)
-            if "Egress" in {t.value for t in pol.policy_types}:
-                cur = eg_key_group[g]
-                eg_key_group[g] = (*(cur or ()), *ids_eg)
 
-    # named ports that any rule uses, resolved per destination
-    used_names: list[tuple[str, Protocol]] = sorted(
+class _Isolation(NamedTuple):
+    """Per pod group, the rule ids of the policies that select it for each direction, in
+    policy order (``None``: no policy isolates it that way, so that side allows all)."""
+
+    ingress: list[tuple[int, ...] | None]
+    egress: list[tuple[int, ...] | None]
+
+
+def _isolation(policies: Sequence[CompiledPolicy], rules: _Rules, groups: _PodGroups) -> _Isolation:
+    ingress: list[tuple[int, ...] | None] = [None] * len(groups.keys)
+    egress: list[tuple[int, ...] | None] = [None] * len(groups.keys)
+    for cp, (ingress_ids, egress_ids) in zip(policies, rules.ids, strict=True):
+        policy = cp.policy
+        for g in groups.select(policy.pod_selector, [policy.namespace]):
+            if policy.affects(Direction.INGRESS):
+                ingress[g] = (*(ingress[g] or ()), *ingress_ids)
+            if policy.affects(Direction.EGRESS):
+                egress[g] = (*(egress[g] or ()), *egress_ids)
+    return _Isolation(ingress, egress)
+
+
+class _NamedPorts(NamedTuple):
+    """The (name, protocol) pairs that rules name, and each one's slot in a :data:`Sig`."""
+
+    names: tuple[tuple[str, Protocol], ...]
+    slot: dict[tuple[str, Protocol], int]
+    resolved: dict[tuple[tuple[ContainerPort, ...], tuple[ContainerPort, ...]], Sig]
+    """Signatures by a pod's (ports, init container ports): a workload's pods share them."""
+
+    def signature(self, ep: Endpoint) -> Sig:
+        """What ``ep``'s named ports resolve to (an ``ip:`` peer resolves none)."""
+        if not self.names or not on_pod_network(ep):
+            return ((),) * len(self.names)
+        key = (ep.ports, ep.init_ports)
+        found = self.resolved.get(key)
+        if found is None:
+            found = tuple(ep.named_port_numbers(name, protocol) for name, protocol in self.names)
+            self.resolved[key] = found
+        return found
+
+
+def _named_ports(rules: Iterable[CompiledRule]) -> _NamedPorts:
+    names = sorted(
         {(p.port, p.protocol) for r in rules for p in r.rule.ports if isinstance(p.port, str)},
         key=lambda t: (t[0], t[1].value),
     )
-    name_slot = {nm: i for i, nm in enumerate(used_names)}
+    return _NamedPorts(tuple(names), {name: i for i, name in enumerate(names)}, {})
 
-    def port_sig(ep: Endpoint) -> tuple[int | None, ...]:
-        if not used_names or isinstance(ep, External):
-            return (None,) * len(used_names)
-        return tuple(ep.named_port(name, proto) for name, proto in used_names)
 
-    # classes
-    src_keys: dict[tuple[object, object], int] = {}
-    dst_keys: dict[tuple[object, object, object], int] = {}
-    sig_ids: dict[tuple[int | None, ...], int] = {}
-    sigs: list[tuple[int | None, ...]] = []
-    src_class: list[int] = []
-    dst_class: list[int] = []
-    src_parts: list[tuple[frozenset[int], tuple[int, ...] | None]] = []
-    dst_parts: list[tuple[tuple[int, ...] | None, frozenset[int], int]] = []
+class _Classes(NamedTuple):
+    """Endpoints sorted into source and destination classes (see the module docstring)."""
+
+    src_class: list[int]
+    dst_class: list[int]
+    sources: list[SourceClass]
+    destinations: list[DestinationClass]
+    sigs: list[Sig]
+
+
+def _classify(
+    endpoints: Sequence[Endpoint],
+    groups: _PodGroups,
+    rules: _Rules,
+    matches: _PeerMatches,
+    isolation: _Isolation,
+    ports: _NamedPorts,
+) -> _Classes:
+    is_ingress = rules.is_ingress
+    source_ids: dict[SourceClass, int] = {}
+    destination_ids: dict[DestinationClass, int] = {}
+    sig_ids: dict[Sig, int] = {}
+    out = _Classes([], [], [], [], [])
     for e, ep in enumerate(endpoints):
-        g = group_of[e]
-        matched = (group_rules[g] if g >= 0 else []) + ep_ip_rules[e]
-        m_in = frozenset(r for r in matched if is_ingress[r])
-        m_eg = frozenset(r for r in matched if not is_ingress[r])
-        in_key = in_key_group[g] if g >= 0 else None
-        eg_key = eg_key_group[g] if g >= 0 else None
-        sig = port_sig(ep)
-        sig_id = sig_ids.get(sig)
-        if sig_id is None:
-            sig_id = sig_ids[sig] = len(sigs)
-            sigs.append(sig)
-        skey = (m_in, eg_key)
-        sid = src_keys.get(skey)
-        if sid is None:
-            sid = src_keys[skey] = len(src_parts)
-            src_parts.append((m_in, eg_key))
-        src_class.append(sid)
-        dkey = (in_key, m_eg, sig_id)
-        did = dst_keys.get(dkey)
-        if did is None:
-            did = dst_keys[dkey] = len(dst_parts)
-            dst_parts.append((in_key, m_eg, sig_id))
-        dst_class.append(did)
+        g = groups.of_endpoint[e]
+        matched = (matches.by_group[g] if g >= 0 else []) + matches.by_endpoint[e]
+        sig_id = _intern(ports.signature(ep), sig_ids, out.sigs)
+        source = SourceClass(
+            frozenset(r for r in matched if is_ingress[r]),
+            isolation.egress[g] if g >= 0 else None,
+        )
+        destination = DestinationClass(
+            isolation.ingress[g] if g >= 0 else None,
+            frozenset(r for r in matched if not is_ingress[r]),
+            sig_id,
+        )
+        out.src_class.append(_intern(source, source_ids, out.sources))
+        out.dst_class.append(_intern(destination, destination_ids, out.destinations))
+    return out
 
-    table = class_table(
-        [r.rule.ports for r in rules], all_peers, src_parts, dst_parts, sigs, name_slot
+
+def _intern(value: _T, ids: dict[_T, int], values: list[_T]) -> int:
+    """The index of ``value`` in ``values``, appended on first sight."""
+    found = ids.get(value)
+    if found is None:
+        found = ids[value] = len(values)
+        values.append(value)
+    return found
+
+
+def compute_matrix(engine: Engine, endpoints: Sequence[Endpoint]) -> ConnectivityMatrix:
+    """Full connectivity between ``endpoints`` (pods and ``ip:`` peers)."""
+    groups = _PodGroups(endpoints, engine.namespace_labels)
+    rules = _number_rules(engine.policies)
+    ports = _named_ports(rules.rules)
+    classes = _classify(
+        endpoints,
+        groups,
+        rules,
+        _match_peers(rules, groups, endpoints),
+        _isolation(engine.policies, rules, groups),
+        ports,
     )
-
-    del inv
+    table = class_table(
+        [r.rule.ports for r in rules.rules],
+        [r.allows_all_peers for r in rules.rules],
+        classes.sources,
+        classes.destinations,
+        classes.sigs,
+        ports.slot,
+    )
     return ConnectivityMatrix(
         peers=tuple(ep.key for ep in endpoints),
         endpoints=tuple(endpoints),
-        src_class=tuple(src_class),
-        dst_class=tuple(dst_class),
+        src_class=tuple(classes.src_class),
+        dst_class=tuple(classes.dst_class),
         table=tuple(table),
         self_allowed=engine.self_traffic == "allow",
     )

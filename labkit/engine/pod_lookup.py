@@ -5,7 +5,9 @@ group, not once per pod. Addresses are kept sorted per IP family, so the pods in
 are found by bisection and only they are checked against ``except``. The answers are those of
 :func:`labkit.engine.compiled.peer_matches` (rule 4: ``podSelector`` alone means the policy's
 namespace, ``namespaceSelector`` alone every pod of the matching namespaces, both is AND;
-rule 8: ``ipBlock`` applies to pod addresses).
+rule 8: ``ipBlock`` applies to pod addresses, every address of a dual-stack pod). A
+``hostNetwork`` pod is in no group (selectors never match it) but its node's address is
+indexed, as an ``ipBlock`` may hold it (see :mod:`labkit.engine.endpoints`).
 """
 
 from __future__ import annotations
@@ -30,15 +32,16 @@ class PodLookup:
         self.namespace_labels = namespace_labels
         grouped: dict[str, dict[tuple[tuple[str, str], ...], list[Pod]]] = defaultdict(dict)
         for pod in pods:
-            grouped[pod.namespace].setdefault(pod.labels, []).append(pod)
+            if not pod.host_network:
+                grouped[pod.namespace].setdefault(pod.labels, []).append(pod)
         self.groups: dict[str, list[Group]] = {
             ns: [(dict(labels), members) for labels, members in by_labels.items()]
             for ns, by_labels in grouped.items()
         }
         by_family: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for index, pod in enumerate(pods):
-            if pod.ip is not None:
-                by_family[pod.ip.version].append((int(pod.ip), index))
+            for address in pod.addresses:
+                by_family[address.version].append((int(address), index))
         self._pods = list(pods)
         self._sorted = {v: sorted(items) for v, items in by_family.items()}
         self._keys = {v: [a for a, _ in items] for v, items in self._sorted.items()}
@@ -75,9 +78,10 @@ class PodLookup:
             return []
         lo = bisect.bisect_left(keys, int(block.cidr.network_address))
         hi = bisect.bisect_right(keys, int(block.cidr.broadcast_address))
-        found = [self._pods[i] for _, i in self._sorted[block.cidr.version][lo:hi]]
+        indexes = {i for _, i in self._sorted[block.cidr.version][lo:hi]}
+        found = [self._pods[i] for i in indexes]
         if block.excepts:
-            found = [p for p in found if p.ip is not None and block.contains(p.ip)]
+            found = [p for p in found if any(block.contains(a) for a in p.addresses)]
         return sorted(found, key=lambda p: (p.namespace, p.name))
 
     def matching(self, peer: Peer, policy_namespace: str) -> list[Pod]:

@@ -3,19 +3,38 @@
 Conformance rule 13: Service traffic is DNATed (kube-proxy, or the CNI's own service
 handling) to a backend pod and the Service port's ``targetPort`` before NetworkPolicy is
 applied, so policies see the backend pod's address and container port, never the ClusterIP or
-the Service port.
+the Service port. Hence an ``ipBlock`` holding a ClusterIP matches nothing, and a probe to
+the ClusterIP (``--to 10.96.0.10``) is the same question as ``--to svc:NAMESPACE/NAME``
+(:func:`service_destination`).
 """
 
 from __future__ import annotations
 
 import logging
 
+from labkit.engine.endpoints import service_at
 from labkit.errors import EvaluationError, UnknownPeer
 from labkit.model.inventory import Inventory
 from labkit.model.objects import Pod
+from labkit.model.policy import parse_address
 from labkit.model.ports import Protocol
 
 log = logging.getLogger(__name__)
+
+SERVICE_PREFIX = "svc:"
+
+
+def service_destination(inventory: Inventory, text: str) -> str | None:
+    """The ``namespace/name`` of the Service that ``text`` names: ``svc:NAMESPACE/NAME``, or
+    one of its ClusterIPs (``10.96.0.10`` or ``ip:10.96.0.10``); ``None`` for anything else."""
+    raw = text.strip()
+    if raw.startswith(SERVICE_PREFIX):
+        return raw[len(SERVICE_PREFIX) :]
+    try:
+        address = parse_address(raw.removeprefix("ip:"))
+    except ValueError:
+        return None
+    return service_at(inventory, address)
 
 
 def resolve_service_target(
@@ -26,9 +45,11 @@ def resolve_service_target(
 
     As Kubernetes builds a Service's endpoints (EndpointSlice controller, ``FindPort``):
 
-    * backends are the pods of the Service's namespace that its ``spec.selector`` matches; a
-      Service without a selector (or with an empty one) gets no endpoints from Kubernetes, so
-      it has none here;
+    * backends are the running pods of the Service's namespace that its ``spec.selector``
+      matches (finished pods are no endpoints: ``ShouldPodBeInEndpoints`` in
+      ``pkg/controller/util/endpoint``; they are not in ``inventory.pods``); a Service
+      without a selector (or with an empty one) gets no endpoints from Kubernetes, so it has
+      none here;
     * the Service port is found by ``port`` and ``protocol``; its ``targetPort`` (defaulted to
       ``port``) is used as a number as written, and a named ``targetPort`` is resolved on each
       pod's container ports by name *and* protocol; a pod where it does not resolve is not an

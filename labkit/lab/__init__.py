@@ -25,12 +25,22 @@ from typing import TYPE_CHECKING, Any
 
 # Submodules are loaded first, so that the functions below (``kubectl``, ``quiz``) and not the
 # modules of the same name are this package's attributes.
+from labkit.extras import require_lab_extra
 from labkit.lab import kubectl as _kubectl_commands
 from labkit.lab import quiz as _quiz
 from labkit.lab.kubectl import Commands
 from labkit.lab.progress import NotebookProgress
 from labkit.lab.quiz import CheckResult, Feedback, Question, grade
-from labkit.lab.views import Audit, Connectivity, Done, LabSession, Matrices, Picture
+from labkit.lab.views import (
+    Audit,
+    BackendExplanation,
+    Connectivity,
+    Done,
+    LabSession,
+    Matrices,
+    Picture,
+    ServiceExplanation,
+)
 from labkit.probe.jobs import ProbeSpec
 from labkit.probe.table import TruthTable
 
@@ -38,6 +48,11 @@ if TYPE_CHECKING:
     from labkit.cluster.backend import ClusterStatus, LabCluster
     from labkit.cluster.progress import Progress
     from labkit.engine.explain import Explanation
+    from labkit.model.inventory import Inventory
+    from labkit.model.objects import Pod
+    from labkit.probe.jobs import Result
+
+require_lab_extra("labkit.lab (the notebook lab)")
 
 __all__ = [
     "BACKEND_ENV",
@@ -52,6 +67,7 @@ __all__ = [
     "NotebookProgress",
     "Picture",
     "Question",
+    "ServiceExplanation",
     "apply",
     "audit",
     "check",
@@ -98,6 +114,15 @@ def _probes(values: ProbeLike | Sequence[ProbeLike]) -> list[ProbeSpec]:
 def chosen_backend(requested: str, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
     """``(backend to ask for, the reason in words)``: ``LABKIT_BACKEND`` overrides ``auto``."""
     env = (environ if environ is not None else os.environ).get(BACKEND_ENV, "").strip()
+    from labkit.cluster.lifecycle import BACKENDS
+
+    if env and env not in BACKENDS:
+        from labkit.errors import ClusterError
+
+        raise ClusterError(
+            f"{BACKEND_ENV}={env!r} names no backend; use one of {', '.join(BACKENDS)}, "
+            f"or unset {BACKEND_ENV}"
+        )
     if requested == "auto" and env:
         return env, f"{BACKEND_ENV}={env} is set in the environment, so it was used as asked."
     if requested == "auto":
@@ -109,13 +134,15 @@ def up(
     backend: str = "auto",
     *,
     context: str | None = None,
-    nodes: int = 3,
+    nodes: int | None = None,
     progress: Progress | None = None,
 ) -> LabSession:
     """Bring the lab up (or reconnect to it) and say which backend runs and why.
 
     ``backend="auto"`` takes kind + Calico when Docker and kind work, else the simulated
-    cluster; ``"existing"`` uses the cluster of your kubeconfig ``context``.
+    cluster; ``"existing"`` uses the cluster of your kubeconfig ``context``. ``nodes``
+    (kind: 1 or 3) defaults to the recorded cluster's, else 3. This is the one call that
+    creates a lab; the others raise, saying to call it, when no lab is up.
     """
     from labkit.cluster import lifecycle
     from labkit.errors import ClusterError, LabkitError
@@ -161,20 +188,40 @@ def probe_matrix(
     namespaces: Iterable[str] | None = None,
     peers: Sequence[str] | None = None,
 ) -> Matrices:
-    """Probe every ordered pair of lab pods on each probe; shows one heatmap per probe."""
+    """Probe every ordered pair of lab pods on each probe; shows one heatmap per probe.
+    ``peers`` may add addresses (``ip:8.8.8.8``); a Service is probed with :func:`check`."""
     lab = cluster()
-    chosen = list(peers) if peers else lab.peers(namespaces)
+    chosen = _matrix_peers(peers) if peers else lab.peers(namespaces)
     specs = _probes(probes)
     tables = lab.probe_matrix(specs, peers=chosen)
     source = f"probed on the {lab.name} cluster (rows: from, columns: to)"
     return Matrices(tuple(tables), source, _probe_commands(lab, chosen, specs))
 
 
+def _matrix_peers(peers: Sequence[str]) -> list[str]:
+    """``peers`` for a matrix, whose peers are sources as well as destinations: a Service
+    is only ever a destination (traffic to it goes to one backend pod)."""
+    from labkit.engine.services import SERVICE_PREFIX
+    from labkit.errors import LabkitError
+
+    services = [p for p in peers if p.strip().startswith(SERVICE_PREFIX)]
+    if services:
+        raise LabkitError(
+            f"a matrix's peers are sources too, and a Service cannot send: {services[0]}; "
+            f"probe it from a pod with lab.check(SRC, {services[0]!r}) or "
+            f"lab.explain(SRC, {services[0]!r})"
+        )
+    return list(peers)
+
+
 def _probe_commands(lab: LabCluster, peers: Sequence[str], specs: Sequence[ProbeSpec]) -> Commands:
-    """The probe of one example pair (the last peer to the first), once per probe."""
-    if len(peers) < 2:
+    """The probe of one example pair (the last pod to the first other peer), once per probe;
+    addresses (``ip:...``) are never a source: kubectl can only exec into a pod."""
+    pods = [p for p in peers if not p.startswith("ip:")]
+    if len(peers) < 2 or not pods:
         return _kubectl_commands.for_step("probe")
-    src, dst = peers[-1], peers[0]
+    src = pods[-1]
+    dst = next(p for p in peers if p != src)
     address = _address(lab, dst)
     lines = tuple(_kubectl_commands.connect(src, address, s.port, s.protocol) for s in specs)
     note = f"{src} -> {dst}; the matrix runs this for every ordered pair"
@@ -196,7 +243,7 @@ def predicted_matrix(
 ) -> Matrices:
     """What the policy engine predicts for the same pairs as :func:`probe_matrix`."""
     lab = cluster()
-    chosen = list(peers) if peers else lab.peers(namespaces)
+    chosen = _matrix_peers(peers) if peers else lab.peers(namespaces)
     tables = lab.predicted_matrix(_probes(probes), peers=chosen)
     return Matrices(tuple(tables), "predicted by the policy engine (rows: from, columns: to)")
 
@@ -225,7 +272,7 @@ def show_topology(
 ) -> Picture:
     """Draw the lab's namespaces and pods with their addresses; with ``probe``, an arrow for
     every pair the probe finds allowed."""
-    from labkit.cluster.topology import DEFAULT_POOL, POOLS
+    from labkit.cluster.topology import lab_address_plan
     from labkit.lab.topology import draw_topology
 
     lab = cluster()
@@ -237,8 +284,8 @@ def show_topology(
         present = {p.namespace for p in inventory.pods}
         shown = [ns for ns in LAB_NAMESPACES if ns in present]
         shown += sorted(present - set(shown))
-    captions = {ns: f"{DEFAULT_POOL.name} {DEFAULT_POOL.cidr}" for ns in shown}
-    captions |= {ns: f"{pool.name} {pool.cidr}" for pool in POOLS for ns in pool.namespaces}
+    plan = lab_address_plan()
+    captions = {ns: f"{p.name} {p.cidr}" for ns in shown for p in plan.pools_for(ns)[:1]}
     table = None
     if probe is not None:
         table = lab.probe_matrix([_probe(probe)], peers=lab.peers(namespaces))[0]
@@ -276,13 +323,39 @@ def label(
     )
 
 
-def explain(src: str, dst: str, probe: ProbeLike = "80/TCP") -> Explanation:
+def explain(src: str, dst: str, probe: ProbeLike = "80/TCP") -> Explanation | ServiceExplanation:
     """Why ``src`` may or may not reach ``dst`` on ``probe``: the policies and rules of both
-    sides, as the engine sees the lab now."""
+    sides, as the engine sees the lab now. ``dst`` may be a Service (``svc:NS/NAME`` or its
+    ClusterIP): then each backend pod is explained on its target port, as ``labkit explain``
+    does."""
+    from labkit.engine.explain import explain as explain_endpoints
     from labkit.engine.explain import explain_by_name
+    from labkit.engine.services import service_destination
 
     spec = _probe(probe)
-    return explain_by_name(cluster().engine(), src, dst, spec.port, spec.protocol)
+    engine = cluster().engine()
+    service = service_destination(engine.inventory, dst)
+    if service is None:
+        return explain_by_name(engine, src, dst, spec.port, spec.protocol)
+    source = engine.endpoint(src)
+    return ServiceExplanation(
+        src,
+        service,
+        spec,
+        tuple(
+            BackendExplanation(
+                pod.key, port, explain_endpoints(engine, source, pod, port, spec.protocol)
+            )
+            for pod, port in _backends(engine.inventory, service, spec)
+        ),
+    )
+
+
+def _backends(inventory: Inventory, service: str, spec: ProbeSpec) -> list[tuple[Pod, int]]:
+    """The ``(backend pod, target port)`` pairs of ``service`` for ``spec``."""
+    from labkit.engine.services import resolve_service_target
+
+    return resolve_service_target(inventory, service, spec.port, spec.protocol)
 
 
 def audit() -> Audit:
@@ -297,12 +370,54 @@ def audit() -> Audit:
 def check(
     src: str, dst: str, probe: ProbeLike = "80/TCP", *, expect: str | bool = "allowed"
 ) -> CheckResult:
-    """Probe one pair and compare with what you expected (``"allowed"`` or ``"blocked"``)."""
+    """Probe one pair and compare with what you expected (``"allowed"`` or ``"blocked"``).
+    ``dst`` may be a Service (``svc:NS/NAME`` or its ClusterIP): see :func:`_probe_service`."""
+    from labkit.engine.services import service_destination
+
     spec = _probe(probe)
     lab = cluster()
-    result = lab.probe(src, dst, spec.port, spec.protocol)
-    command = _kubectl_commands.connect(src, _address(lab, dst), spec.port, spec.protocol)
+    inventory = lab.inventory()
+    service = service_destination(inventory, dst)
+    if service is None:
+        result = lab.probe(src, dst, spec.port, spec.protocol)
+        address = _address(lab, dst)
+    else:
+        result = _probe_service(lab, src, dst, service, spec)
+        address = _service_address(inventory, service)
+    command = _kubectl_commands.connect(src, address, spec.port, spec.protocol)
     return _quiz.compare(expect, result, command)
+
+
+def _probe_service(lab: LabCluster, src: str, dst: str, service: str, spec: ProbeSpec) -> Result:
+    """A probe through a Service, as policy decides it (conformance rule 13): each backend
+    pod is probed on its target port; the connection is allowed when every backend allows
+    it, blocked when one does not (which backend kube-proxy picks is chance), and fails
+    before any policy when there is no backend."""
+    from labkit.probe.jobs import Job, Outcome
+    from labkit.probe.jobs import Result as ProbeResult
+
+    job = Job(src, dst, spec)
+    backends = _backends(lab.inventory(), service, spec)
+    if not backends:
+        why = f"service {service} has no backend for {spec}: the connection fails before policy"
+        return ProbeResult(job, Outcome.BLOCKED, why)
+    results = [lab.probe(src, pod.key, port, spec.protocol) for pod, port in backends]
+    outcomes = {r.outcome for r in results}
+    each = "; ".join(f"{r.job.dst}:{r.job.probe.port} {r.outcome.value}" for r in results)
+    if Outcome.FAILED in outcomes:
+        return ProbeResult(job, Outcome.FAILED, f"a backend probe failed: {each}")
+    if outcomes == {Outcome.ALLOWED}:
+        return ProbeResult(job, Outcome.ALLOWED, f"every backend allows it: {each}")
+    return ProbeResult(job, Outcome.BLOCKED, f"blocked to at least one backend: {each}")
+
+
+def _service_address(inventory: Inventory, service: str) -> str:
+    """What a learner connects to: the Service's ClusterIP, else its DNS name."""
+    found = inventory.service(service)
+    if found is not None and found.cluster_ips:
+        return str(found.cluster_ips[0])
+    namespace, _, name = service.partition("/")
+    return f"{name}.{namespace}.svc"
 
 
 def quiz(questions: str | Sequence[Question]) -> Any:

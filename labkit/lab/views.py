@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from labkit.cluster.backend import ApplyReport, ClusterStatus, LabCluster
     from labkit.engine.audit.model import Finding
+    from labkit.engine.explain import Explanation
 
 
 @dataclass(frozen=True)
@@ -211,3 +212,66 @@ class Audit(Sequence["Finding"]):
         )
         main = f"<div><b>{html.escape(summary_line(self.findings))}</b></div>{table}"
         return beside(main, self.commands)
+
+
+@dataclass(frozen=True)
+class BackendExplanation:
+    """One backend pod of a Service, the port traffic lands on, and why it is (not) allowed."""
+
+    pod: str
+    port: int
+    explanation: Explanation
+
+
+@dataclass(frozen=True)
+class ServiceExplanation(Sequence[BackendExplanation]):
+    """``explain`` through a Service: traffic to it is rewritten to one backend pod and its
+    target port before any policy applies (conformance rule 13), so each backend is explained
+    on its own, as ``labkit explain --to svc:NS/NAME`` does."""
+
+    source: str
+    service: str
+    probe: ProbeSpec
+    backends: tuple[BackendExplanation, ...]
+
+    @overload
+    def __getitem__(self, index: int) -> BackendExplanation: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[BackendExplanation]: ...
+
+    def __getitem__(self, index: int | slice) -> BackendExplanation | Sequence[BackendExplanation]:
+        return self.backends[index]
+
+    def __len__(self) -> int:
+        return len(self.backends)
+
+    def __iter__(self) -> Iterator[BackendExplanation]:
+        return iter(self.backends)
+
+    @property
+    def headline(self) -> str:
+        if not self.backends:
+            return (
+                f"service {self.service} has no backend for {self.probe}: its selector matches "
+                "no pod of its namespace (or a named targetPort resolves on none), so the "
+                "connection fails before any policy applies"
+            )
+        return (
+            f"{self.source} -> service {self.service} {self.probe}: policies see the backend "
+            "pod and its target port, never the Service"
+        )
+
+    def __str__(self) -> str:
+        parts = [self.headline]
+        for b in self.backends:
+            parts.append(f"== backend {b.pod}, port {b.port}/{self.probe.protocol.value}")
+            parts.append(str(b.explanation))
+        return "\n\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        parts = [f"<div><b>{html.escape(self.headline)}</b></div>"]
+        for b in self.backends:
+            title = f"backend {b.pod}, port {b.port}/{self.probe.protocol.value}"
+            parts.append(f"<h4>{html.escape(title)}</h4>{b.explanation._repr_html_()}")
+        return "".join(parts)

@@ -6,21 +6,30 @@ Rules applied while building, as a real cluster would:
   ``kubernetes.io/metadata.name`` label.
 * An object declared twice (same kind, namespace and name) is replaced by the later one, as
   ``kubectl apply`` would (conformance rule 9 for policies); a warning says so.
-* Pods without ``status.podIP`` get a deterministic address from the :class:`IPPlan`.
-* Unknown kinds are skipped with a warning.
+* Pods without ``status.podIP`` get a deterministic address from the :class:`IPPlan`;
+  ``hostNetwork`` pods never do (their address is their node's).
+* Finished pods (phase Succeeded or Failed) are kept aside in ``finished``: they own no
+  address, back no Service and match no peer, and a running pod may reuse their address.
+* A workload whose children (ReplicaSets, Jobs, pods) are in the input, linked by
+  ``ownerReferences`` uid, stands for no more pods (a cluster dump yields its real pods);
+  pods written with only ``generateName`` get distinct names (``<generateName><n>``).
+* Policy kinds labkit does not evaluate (Calico's, AdminNetworkPolicy...) are recorded in
+  ``unevaluated`` (see :mod:`labkit.model.unevaluated`); other unknown kinds are skipped
+  with a warning.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from labkit.errors import ManifestError, UnknownPeer, ValidationFailed
 from labkit.model.ipam import IPPlan
+from labkit.model.ippools import is_ippool
 from labkit.model.labels import LabelSelector
 from labkit.model.loader import RawObject, load_paths, load_text
 from labkit.model.objects import (
@@ -34,7 +43,14 @@ from labkit.model.objects import (
 from labkit.model.parse_policy import _Ctx, parse_network_policy, parse_selector
 from labkit.model.policy import NetworkPolicy, parse_address
 from labkit.model.ports import Protocol
-from labkit.model.workloads import WORKLOAD_KINDS, PodDraft, pods_from
+from labkit.model.unevaluated import describe_unevaluated, unevaluated_kind
+from labkit.model.workloads import (
+    WORKLOAD_KINDS,
+    PodDraft,
+    has_children,
+    owner_uids,
+    pods_from,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -53,6 +69,10 @@ class Inventory:
     services: tuple[Service, ...] = ()
     policies: tuple[NetworkPolicy, ...] = ()
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    finished: tuple[Pod, ...] = field(default=(), compare=False)
+    """Pods whose phase is Succeeded or Failed: no address, no peer, no Service backend."""
+    unevaluated: tuple[str, ...] = field(default=(), compare=False)
+    """Objects of kinds labkit reads but does not evaluate (:mod:`labkit.model.unevaluated`)."""
 
     @cached_property
     def namespace_map(self) -> dict[str, Namespace]:
@@ -72,18 +92,31 @@ class Inventory:
             ) from None
 
     def pod(self, key: str) -> Pod:
-        """Find ``namespace/pod``; a workload name finds its first pod."""
+        """Find ``namespace/pod``; a workload name finds its first pod; a bare pod name finds
+        the one pod of that name (several: :class:`UnknownPeer` says it is ambiguous and
+        lists them); a finished pod is named as such."""
         if key in self.pod_map:
             return self.pod_map[key]
         if "/" not in key:
             matches = [p for p in self.pods if p.name == key]
             if len(matches) == 1:
                 return matches[0]
+            if matches:
+                raise UnknownPeer(
+                    f"pod name {key!r} is ambiguous: it exists in {len(matches)} namespaces; "
+                    "write NAMESPACE/POD: " + ", ".join(p.key for p in matches)
+                )
         else:
             ns, _, name = key.partition("/")
             for pod in self.pods:
                 if pod.namespace == ns and pod.workload.endswith(f"/{name}"):
                     return pod
+        for pod in self.finished:
+            if key in (pod.key, pod.name):
+                raise UnknownPeer(
+                    f"pod {pod.key} has finished (phase {pod.phase}): a finished pod owns no "
+                    "address, sends and receives nothing, and backs no Service"
+                )
         known = ", ".join(p.key for p in self.pods[:20])
         raise UnknownPeer(
             f"pod {key!r} does not exist (write NAMESPACE/POD); pods: {known}"
@@ -130,7 +163,25 @@ def _service(raw: RawObject) -> Service:
                 f"spec.ports[{i}].protocol", "unsupported protocol", "use TCP, UDP or SCTP"
             ) from None
         ports.append(ServicePort(port, target, proto, str(item.get("name") or "")))
-    return Service(raw.namespace, raw.name, selector, tuple(ports))
+    return Service(raw.namespace, raw.name, selector, tuple(ports), _cluster_ips(ctx, spec))
+
+
+def _cluster_ips(ctx: _Ctx, spec: dict[str, Any]) -> tuple[IPAddress, ...]:
+    """``spec.clusterIPs`` (else ``spec.clusterIP``); ``None`` (headless) and ``""`` are none."""
+    written = spec.get("clusterIPs")
+    field_name = "spec.clusterIPs"
+    if not isinstance(written, list):
+        written = [spec.get("clusterIP")]
+        field_name = "spec.clusterIP"
+    found: list[IPAddress] = []
+    for value in written:
+        if not isinstance(value, str) or value in ("", "None"):
+            continue
+        try:
+            found.append(parse_address(value))
+        except ValueError as exc:
+            raise ctx.fail(field_name, str(exc)) from None
+    return tuple(found)
 
 
 def build_inventory(
@@ -140,13 +191,16 @@ def build_inventory(
     extra_namespaces: Iterable[str] = (),
 ) -> Inventory:
     """Build an :class:`Inventory` from raw objects (validate them first)."""
-    plan = ip_plan or IPPlan()
+    plan = (ip_plan or IPPlan()).including(objects)  # the lab's pools + the input's
     warnings: list[str] = []
     namespaces: dict[str, dict[str, str]] = {}
     drafts: dict[tuple[str, str], PodDraft] = {}
     services: dict[tuple[str, str], Service] = {}
     policies: dict[tuple[str, str], NetworkPolicy] = {}
     referenced: set[str] = set(extra_namespaces)
+    unevaluated: list[str] = []
+    owners = owner_uids(objects)
+    generated: dict[tuple[str, str], int] = {}
 
     def note(message: str) -> None:
         warnings.append(message)
@@ -154,7 +208,13 @@ def build_inventory(
 
     for raw in objects:
         kind = raw.kind
+        what = unevaluated_kind(raw)
+        if what is not None:  # Calico's NetworkPolicy is a kind of the same name
+            unevaluated.append(describe_unevaluated(raw, what))
+            continue
         if kind not in KNOWN_KINDS:
+            if is_ippool(raw):  # read by the address plan (labkit.model.ipam), not skipped
+                continue
             note(
                 f"{raw.location}: skipped {raw.title}: labkit does not model kind {kind or '(none)'!r}"
             )
@@ -162,17 +222,7 @@ def build_inventory(
         if kind == "Namespace":
             if raw.name in namespaces:
                 note(f"{raw.location}: {raw.title} is declared again; the later one wins")
-            labels = raw.metadata.get("labels")
-            if labels is not None and not isinstance(labels, dict):
-                raise ManifestError(
-                    "must be a mapping",
-                    file=raw.location,
-                    object=raw.title,
-                    field="metadata.labels",
-                )
-            namespaces[raw.name] = {
-                str(k): "" if v is None else str(v) for k, v in (labels or {}).items()
-            }
+            namespaces[raw.name] = _declared_labels(raw)
             continue
         namespace = raw.namespace
         referenced.add(namespace)
@@ -183,15 +233,8 @@ def build_inventory(
             policies[key] = parse_network_policy(raw)
         elif kind == "Service":
             services[(namespace, raw.name)] = _service(raw)
-        else:
-            for draft in pods_from(raw):
-                dkey = (draft.namespace, draft.name)
-                if dkey in drafts:
-                    note(
-                        f"{raw.location}: pod {draft.namespace}/{draft.name} is declared again; "
-                        "the later one wins"
-                    )
-                drafts[dkey] = draft
+        elif kind == "Pod" or not has_children(raw, owners):
+            _add_pods(raw, drafts, generated, note)
 
     ns_objects = [
         Namespace(name, namespace_labels(name, labels)) for name, labels in namespaces.items()
@@ -200,52 +243,109 @@ def build_inventory(
         Namespace(name, namespace_labels(name, None), implicit=True)
         for name in referenced - namespaces.keys()
     ]
-    pods = _place_pods(list(drafts.values()), plan)
+    running = [d for d in drafts.values() if not d.finished]
+    pods = _place_pods(running, plan)
+    finished = [pod_from_draft(d, None) for d in drafts.values() if d.finished]
     return Inventory(
         namespaces=tuple(sorted(ns_objects, key=lambda n: n.name)),
         pods=tuple(sorted(pods, key=_BY_NAMESPACE_AND_NAME)),
         services=tuple(sorted(services.values(), key=_BY_NAMESPACE_AND_NAME)),
         policies=tuple(sorted(policies.values(), key=_BY_NAMESPACE_AND_NAME)),
         warnings=tuple(warnings),
+        finished=tuple(sorted(finished, key=_BY_NAMESPACE_AND_NAME)),
+        unevaluated=tuple(unevaluated),
     )
+
+
+def _declared_labels(raw: RawObject) -> dict[str, str]:
+    labels = raw.metadata.get("labels")
+    if labels is not None and not isinstance(labels, dict):
+        raise ManifestError(
+            "must be a mapping", file=raw.location, object=raw.title, field="metadata.labels"
+        )
+    return {str(k): "" if v is None else str(v) for k, v in (labels or {}).items()}
+
+
+def _add_pods(
+    raw: RawObject,
+    drafts: dict[tuple[str, str], PodDraft],
+    generated: dict[tuple[str, str], int],
+    note: Callable[[str], None],
+) -> None:
+    """The pods ``raw`` stands for; a later pod of the same name replaces the earlier one."""
+    for draft in pods_from(raw):
+        if draft.generated_name:
+            draft = _named(draft, generated)
+        dkey = (draft.namespace, draft.name)
+        if dkey in drafts:
+            note(
+                f"{raw.location}: pod {draft.namespace}/{draft.name} is declared again; "
+                "the later one wins"
+            )
+        drafts[dkey] = draft
+
+
+def _named(draft: PodDraft, generated: dict[tuple[str, str], int]) -> PodDraft:
+    """A pod written with only ``generateName``: the API server appends 5 random characters
+    (``names.SimpleNameGenerator``); labkit appends a counter per prefix, so each such pod
+    stays a pod of its own."""
+    key = (draft.namespace, draft.name)
+    generated[key] = generated.get(key, 0) + 1
+    return replace(draft, name=f"{draft.name}{generated[key]}", generated_name=False)
 
 
 _BY_NAMESPACE_AND_NAME = attrgetter("namespace", "name")
 
 
 def _place_pods(drafts: list[PodDraft], plan: IPPlan) -> list[Pod]:
-    """Pods with their addresses: their own, else one from ``plan`` (names are unique)."""
-    fixed: list[IPAddress | None] = []
+    """Pods with their addresses: their own, else one from ``plan`` (names are unique).
+
+    A ``hostNetwork`` pod keeps its node's address (or none) and is never given one from the
+    pod network; several of them share their node's address, which is normal.
+    """
+    fixed: list[tuple[IPAddress, ...]] = []
     seen: dict[IPAddress, PodDraft] = {}
     for d in drafts:
-        address = None
-        if d.ip:
-            address = parse_address(d.ip)
-            holder = seen.get(address)
-            if holder is not None:
-                log.warning(
-                    "pods %s and %s/%s share address %s",
-                    f"{holder.namespace}/{holder.name}",
-                    d.namespace,
-                    d.name,
-                    address,
-                )
-            seen[address] = d
-        fixed.append(address)
+        addresses = tuple(parse_address(text) for text in d.ips or ((d.ip,) if d.ip else ()))
+        if not d.host_network:
+            for address in addresses:
+                holder = seen.get(address)
+                if holder is not None:
+                    log.warning(
+                        "pods %s and %s/%s share address %s",
+                        f"{holder.namespace}/{holder.name}",
+                        d.namespace,
+                        d.name,
+                        address,
+                    )
+                seen[address] = d
+        fixed.append(addresses)
     allocated = plan.allocate(
-        ((d.namespace, d.name) for d in drafts if not d.ip), [a for a in fixed if a is not None]
+        ((d.namespace, d.name) for d in drafts if not d.ip and not d.host_network), list(seen)
     )
-    return [
-        Pod(
-            d.namespace,
-            d.name,
-            d.labels,
-            address or allocated[(d.namespace, d.name)],
-            d.ports,
-            d.workload,
-        )
-        for d, address in zip(drafts, fixed, strict=True)
-    ]
+    placed: list[Pod] = []
+    for d, addresses in zip(drafts, fixed, strict=True):
+        if not addresses and not d.host_network:
+            addresses = (allocated[(d.namespace, d.name)],)
+        placed.append(pod_from_draft(d, addresses))
+    return placed
+
+
+def pod_from_draft(d: PodDraft, addresses: tuple[IPAddress, ...] | None) -> Pod:
+    """The pod of a draft; ``None``: a finished pod, which owns no address."""
+    addresses = addresses or ()
+    return Pod(
+        d.namespace,
+        d.name,
+        d.labels,
+        addresses[0] if addresses else None,
+        d.ports,
+        d.workload,
+        ips=addresses if len(addresses) > 1 else (),
+        host_network=d.host_network,
+        phase=d.phase,
+        init_ports=d.init_ports,
+    )
 
 
 def check_objects(objects: Sequence[RawObject], kubernetes_version: str | None = None) -> None:

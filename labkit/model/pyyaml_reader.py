@@ -1,8 +1,13 @@
-"""Reading YAML with PyYAML: whatever the block reader (:mod:`labkit.model.block_yaml`)
-leaves aside, and the exact error, line and column for broken YAML.
+"""Reading YAML with PyYAML (libyaml's ``CSafeLoader``): values, the line each document
+starts on, and the exact error, line and column for broken YAML.
 
-Imported only when a file needs it: importing PyYAML alone costs ``labkit matrix`` several
-milliseconds of start-up.
+On top of PyYAML's safe loader: a key written twice in one mapping is refused (as kubectl
+refuses it), aliases may not form cycles nor expand past :data:`MAX_EXPANDED_NODES` values,
+and a file holding more than :data:`MAX_NODES` values in one run is refused before PyYAML builds
+them (libyaml already refuses nesting deeper than 1,000 levels).
+
+Imported only when a file needs it: importing PyYAML costs ``labkit matrix`` several
+milliseconds of start-up, and JSON input does without it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,12 @@ from labkit.model.loader import DOCUMENT_START
 MAX_EXPANDED_NODES = 1_000_000
 """Values a document may expand to through YAML aliases (Kubernetes' decoder limits it too)."""
 
+MAX_NODES = 1_000_000
+"""YAML values (scalars, aliases, lists, maps) one run may read, over every file. PyYAML
+builds a whole document's nodes (a few hundred bytes each) before any value: without a
+bound, 50 MB of ``[1,1,...]`` took 7.4 GB. A million stays under ~400 MB at worst; a
+generated 5,000-pod, 1,000-policy cluster is 354,000."""
+
 try:  # libyaml is ~10x faster; PyYAML wheels ship it
     _BaseLoader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
@@ -29,6 +40,7 @@ _NULL = "tag:yaml.org,2002:null"
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
+_MERGE = "tag:yaml.org,2002:merge"
 _KEY_TAGS = frozenset({_STR, _NULL, _BOOL, _INT, _FLOAT})
 
 
@@ -79,6 +91,21 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
             return self._build(node, {})
         except _Unusual:
             return super().construct_document(node)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        """PyYAML's generic mapping, refusing a scalar key written twice (merge keys ``<<``
+        aside: keys they bring in may be overridden, as YAML's merge type says)."""
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[tuple[str, str], int] = {}
+            for key_node, _ in node.value:
+                if type(key_node) is not yaml.ScalarNode or key_node.tag == _MERGE:
+                    continue
+                mark = key_node.start_mark
+                key = (key_node.tag, key_node.value)
+                if key in seen:
+                    raise _DuplicateKey(key_node.value, mark.line + 1, mark.column + 1, seen[key])
+                seen[key] = mark.line + 1
+        return super().construct_mapping(node, deep)
 
     def _build(self, node: Any, memo: dict[int, Any]) -> Any:
         tag = node.tag
@@ -181,8 +208,7 @@ def load_yaml_documents(text: str, file: str) -> list[Any]:
 
 def read_documents(text: str, file: str) -> tuple[list[Any], list[int | None]]:
     """The documents of ``text`` and the line each starts on (that of its ``---``, or 1 for a
-    first document without one), as :func:`labkit.model.block_yaml.parse_block_documents`
-    gives them."""
+    first document without one; ``None`` past the last ``---`` found)."""
     docs = load_yaml_documents(text, file)
     separators = list(DOCUMENT_START.finditer(text))
     starts: list[int] = []
@@ -194,6 +220,72 @@ def read_documents(text: str, file: str) -> tuple[list[Any], list[int | None]]:
     if not starts or (starts[0] != 1 and _has_content(text[: separators[0].start()])):
         starts = [1, *starts]
     return docs, [starts[i] if i < len(starts) else None for i in range(len(docs))]
+
+
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.AliasEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_STRUCTURE = ("\n", ",", ":", "-", "?", "[", "{")
+"""Where a YAML node can start: a line, or after one of these indicators."""
+
+
+def node_bound(text: str) -> int:
+    """An upper bound on the nodes of ``text``, counted in microseconds: a node starts a
+    document or a line, or follows an indicator (``-``, ``?``, ``:``, ``,``, ``[``, ``{``),
+    and each of these starts at most two (``- - x``: a list and its item; ``? ,``: a key and
+    its empty value)."""
+    return 2 * (1 + sum(text.count(char) for char in _STRUCTURE))
+
+
+def spend_nodes(text: str, file: str, nodes_left: int | None) -> int:
+    """What is left of ``nodes_left`` (``None``: all of :data:`MAX_NODES`) once ``text`` is
+    read; refused when it holds more, before PyYAML builds a single node. The cheap
+    :func:`node_bound` is charged when it fits; otherwise libyaml's event stream is counted
+    (constant memory) up to the limit. Broken YAML is left to the loader, which reports it
+    with its position."""
+    left = MAX_NODES if nodes_left is None else nodes_left
+    bound = node_bound(text)
+    if bound <= left:
+        return left - bound
+    count = 0
+    parser = _BaseLoader(text)
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, _NODE_EVENTS):
+                count += 1
+                if count > left:
+                    mark = event.start_mark
+                    raise _too_many_nodes(file, mark.line + 1 if mark else None)
+    except yaml.YAMLError:
+        pass
+    finally:
+        parser.dispose()
+    return left - count
+
+
+def _too_many_nodes(file: str, line: int | None) -> ManifestError:
+    return ManifestError(
+        f"too many YAML values: labkit reads at most {MAX_NODES:,} in one run, and this file "
+        "passes that here",
+        file=file,
+        line=line,
+        error_type="Too large",
+        hint="pass fewer objects in one run (a 5,000-pod cluster holds ~350,000 values); "
+        "a long list written on one line is a common cause",
+    )
+
+
+def find_duplicate_key(text: str) -> tuple[object, int, int, int] | None:
+    """The first key written twice in one mapping of ``text`` as ``(key, line, column,
+    first line)``, or ``None`` (also when ``text`` is not YAML or too large to read)."""
+    try:
+        spend_nodes(text, "", None)
+        for _ in yaml.load_all(text, Loader=_Loader):
+            pass
+    except _DuplicateKey as exc:
+        return exc.key, exc.line, exc.column, exc.first_line
+    except (ManifestError, yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError):
+        return None
+    return None
 
 
 def _has_content(preamble: str) -> bool:

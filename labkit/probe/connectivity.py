@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
-from labkit.engine.endpoints import External
+from labkit.engine.endpoints import on_pod_network
+from labkit.extras import lab_extra
 
 if TYPE_CHECKING:  # pandas is imported lazily: `labkit matrix` must start fast
     import pandas as pd
@@ -35,7 +36,8 @@ class ConnectivityTable:
         return self.matrix.text_rows()
 
     def _external(self) -> list[bool]:
-        return [isinstance(e, External) for e in self.matrix.endpoints]
+        # addresses and hostNetwork pods: no policy speaks between two of them
+        return [not on_pod_network(e) for e in self.matrix.endpoints]
 
     def to_json_rows(self) -> Iterable[str]:
         """Each row as a JSON array (``json.dumps`` of :meth:`rows`), ``null`` between two
@@ -109,7 +111,8 @@ class ConnectivityTable:
         return "\n".join(lines)
 
     def to_dataframe(self) -> pd.DataFrame:
-        import pandas as pd
+        with lab_extra("ConnectivityTable.to_dataframe()"):
+            import pandas as pd
 
         return pd.DataFrame(
             list(self.rows()),

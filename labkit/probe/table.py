@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from labkit.extras import lab_extra
 from labkit.probe.connectivity import ConnectivityTable
 from labkit.probe.jobs import Job, Outcome, ProbeSpec, Result
 
@@ -105,7 +106,8 @@ class TruthTable:
         return buf.getvalue()
 
     def to_dataframe(self) -> pd.DataFrame:
-        import pandas as pd
+        with lab_extra("TruthTable.to_dataframe()"):
+            import pandas as pd
 
         return pd.DataFrame(
             [[c.value for c in row] for row in self.cells],

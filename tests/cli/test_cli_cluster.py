@@ -48,7 +48,8 @@ spec:
 @pytest.fixture
 def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "home"))
-    doctor = pytest.importorskip("labkit.cluster.doctor")
+    from labkit.cluster import doctor
+
     monkeypatch.setattr(doctor, "docker_usable", lambda *a, **k: (False, "no Docker engine"))
     return tmp_path
 
@@ -65,7 +66,7 @@ def test_up_auto_uses_the_simulated_cluster_and_says_why(
     code, out, err = run(capsys, "up")
     assert code == 0, err
     assert "backend:  simulated" in out and "no Docker engine" in out
-    assert "topology: 9/9 lab pods" in out and "canary:   passed" in out
+    assert "topology: 9/9 lab pods" in out and "canary:   enforced" in out
     assert "Creating the simulated cluster" in err
     code, out, _ = run(capsys, "status", "-o", "json")
     data = json.loads(out)
@@ -112,7 +113,6 @@ def test_apply_get_describe_probe_and_fix(lab: Path, capsys: pytest.CaptureFixtu
     assert json.loads(out)["spec"]["ingress"][0]["from"][0]["namespaceSelector"] == {
         "matchLabels": {"name": "trusted"}
     }
-    pytest.importorskip("labkit.engine.describe")
     code, out, _ = run(capsys, "describe", "networkpolicy", "production-policy", "-n", "my-segment")
     assert code == 0 and "production-policy" in out
 
@@ -175,7 +175,8 @@ def test_delete_reset_down(lab: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_doctor_lists_checks(
     lab: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    doctor = pytest.importorskip("labkit.cluster.doctor")
+    from labkit.cluster import doctor
+
     checks = [
         doctor.Check("Docker", False, "no engine", "start Docker"),
         doctor.Check("kind", True, "v0.32.0"),
@@ -185,3 +186,21 @@ def test_doctor_lists_checks(
     assert code == 1
     assert "Docker: no engine" in out and "fix: start Docker" in out and "kind: v0.32.0" in out
     assert "1 required check failed" in err
+
+
+def test_up_keeps_the_lab_unless_asked_to_recreate(
+    lab: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "up", "--backend", "simulated")
+    policy = lab / "production.yaml"
+    policy.write_text(PRODUCTION)
+    run(capsys, "apply", "-f", str(policy))
+    run(capsys, "up", "--backend", "simulated")
+    code, out, _ = run(capsys, "get", "netpol", "-n", "my-segment")
+    assert "production-policy" in out
+    code, _, err = run(capsys, "up", "--backend", "simulated", "--recreate")
+    assert code == 0 and "Creating the simulated cluster" in err
+    code, out, err = run(capsys, "get", "netpol", "-n", "my-segment")
+    assert out == "" and "No resources found" in err
+    code, _, err = run(capsys, "up", "--context", "prod", "--recreate")
+    assert code == 1 and "never deletes an existing cluster" in err

@@ -15,6 +15,7 @@ apiVersion: v1
 kind: Service
 metadata: {name: web, namespace: shop}
 spec:
+  clusterIP: 10.96.0.10
   selector: {app: web}
   ports: [{port: 8080, targetPort: http}]
 ---
@@ -74,3 +75,18 @@ def test_a_port_the_service_does_not_declare_is_an_error(
     )
     assert code == 1
     assert "declares: 8080/TCP" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("destination", ["10.96.0.10", "ip:10.96.0.10"])
+def test_a_cluster_ip_is_the_service(
+    world: str, destination: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The ClusterIP is rewritten to a backend before policy (rule 13): the same verdicts as
+    svc:NS/NAME, never an address that an ipBlock could match."""
+    args = ["explain", "-f", world, "--from", "other/client", "--port", "8080", "-o", "json"]
+    assert main([*args, "--to", "svc:shop/web"]) == 0
+    by_name = json.loads(capsys.readouterr().out)
+    assert main([*args, "--to", destination]) == 0
+    by_address = json.loads(capsys.readouterr().out)
+    assert by_address == by_name
+    assert [b["pod"] for b in by_address["backends"]] == ["shop/web-a", "shop/web-b"]

@@ -3,19 +3,60 @@ patch and the pool comparison. Local files only: nothing is downloaded."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
 import yaml
+from fake_tools import FakeTools
 
 from labkit.cluster.address_plan import load_address_plan
 from labkit.cluster.kind import calico
-from labkit.cluster.kind.pins import SHA256, ManifestPin, load_pins
+from labkit.cluster.kind.pins import DIGEST, DIGEST_REF, SHA256, ManifestPin, load_pins
 from labkit.cluster.paths import clusters_dir
 from labkit.errors import ClusterError
 
 PINS = load_pins()
+
+
+class Quiet:
+    def step(self, name: str, total: int | None = None) -> None: ...
+
+    def advance(self, message: str = "") -> None: ...
+
+    def finish(self, message: str = "") -> None: ...
+
+
+OPERATOR_YAML = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: tigera-operator}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: tigera-operator, namespace: tigera-operator}
+spec:
+  template:
+    spec:
+      containers:
+        - name: tigera-operator
+          image: quay.io/tigera/operator:v1.42.3
+"""
+CALICO_YAML_IMAGES = """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: calico-node, namespace: kube-system}
+spec:
+  template:
+    spec:
+      initContainers:
+        - {name: install-cni, image: quay.io/calico/cni:v3.32.1}
+        - {name: mount-bpffs, image: quay.io/calico/node:v3.32.1}
+      containers:
+        - {name: calico-node, image: quay.io/calico/node:v3.32.1, env: []}
+"""
 MANIFESTS = [(rel.version, pin) for rel in PINS.calico for pin in rel.manifests]
 
 
@@ -57,14 +98,188 @@ def test_design_doc_sums_for_v3_32_1() -> None:
 
 
 @pytest.mark.parametrize("release", PINS.calico, ids=[r.version for r in PINS.calico])
-def test_image_lists_use_the_release_tag(release: calico.CalicoRelease) -> None:
-    assert release.operator_image in release.operator_images
-    for image in release.images("operator") + release.images("manifest"):
-        if image.startswith("quay.io/calico/"):
-            assert image.endswith(f":{release.version}"), image
-    assert {"quay.io/calico/node", "quay.io/calico/cni"} <= {
-        i.rsplit(":", 1)[0] for i in release.images("manifest")
+def test_image_pins_use_the_release_tag(release: calico.CalicoRelease) -> None:
+    assert release.pin_for(release.operator_image) in release.pins("operator")
+    for pin in release.image_pins:
+        if pin.tag_ref.startswith("quay.io/calico/"):
+            assert pin.tag_ref.endswith(f":{release.version}"), pin.tag_ref
+        assert pin.digest is None or DIGEST.match(pin.digest)
+    manifest = {p.repository for p in release.pins("manifest")}
+    assert manifest == {
+        "quay.io/calico/node",
+        "quay.io/calico/cni",
+        "quay.io/calico/kube-controllers",
     }
+    # an image pulled by digest keeps its tag for people: name:tag@sha256:...
+    for pin in release.image_pins:
+        assert pin.ref == (f"{pin.tag_ref}@{pin.digest}" if pin.digest else pin.tag_ref)
+
+
+def test_v3_32_1_manifest_images_and_agnhost_are_pinned_by_digest() -> None:
+    release = PINS.calico_release("v3.32.1")
+    assert all(DIGEST_REF.match(ref) for ref in release.images("manifest"))
+    assert DIGEST_REF.match(PINS.agnhost_image)
+    assert PINS.agnhost_tag == "registry.k8s.io/e2e-test-images/agnhost:2.66.1"
+
+
+def test_pins_without_a_digest_are_marked_unverified() -> None:
+    """A digest nobody could check against the registry is never marked verified."""
+    for release in PINS.calico:
+        for pin in release.image_pins:
+            if pin.digest is None:
+                assert not pin.verified, pin.tag_ref
+
+
+def test_a_missing_digest_stops_the_install_and_says_how_to_fill_it() -> None:
+    release = PINS.calico_release("v3.32.1")
+    first, *rest = release.image_pins
+    release = dataclasses.replace(
+        release, image_pins=(dataclasses.replace(first, digest=None), *rest)
+    )
+    unpinned = [p for p in release.pins("operator") if p.digest is None]
+    with pytest.raises(ClusterError) as err:
+        release.require_digests("operator")
+    text = str(err.value)
+    assert unpinned and all(p.tag_ref in text for p in unpinned)
+    assert "by digest only" in text and "docker buildx imagetools inspect" in text
+
+
+def with_digests(release: calico.CalicoRelease) -> calico.CalicoRelease:
+    filled = tuple(
+        dataclasses.replace(p, digest=p.digest or "sha256:" + f"{i:064x}")
+        for i, p in enumerate(release.image_pins)
+    )
+    return dataclasses.replace(release, image_pins=filled)
+
+
+def test_image_set_lists_every_operator_image_by_digest() -> None:
+    """tigera/operator: the ImageSet is named calico-<release> (imageset.getSetName), each
+    image is the name without registry or tag (the CRD's spec.images[].image), each digest
+    starts with sha256: (ValidateImageSet); the operator image itself is not in the set."""
+    release = with_digests(PINS.calico_release("v3.32.1"))
+    doc = calico.image_set(release)
+    assert doc["apiVersion"] == "operator.tigera.io/v1" and doc["kind"] == "ImageSet"
+    assert doc["metadata"]["name"] == "calico-v3.32.1"
+    listed = {i["image"]: i["digest"] for i in doc["spec"]["images"]}
+    assert set(listed) == {
+        "calico/node",
+        "calico/cni",
+        "calico/kube-controllers",
+        "calico/typha",
+        "calico/pod2daemon-flexvol",
+        "calico/apiserver",
+        "calico/csi",
+        "calico/node-driver-registrar",
+        "calico/webhooks",
+        "calico/key-cert-provisioner",
+    }
+    assert all(DIGEST.match(d) for d in listed.values())
+    assert listed["calico/node"] == release.pin_for("quay.io/calico/node:v3.32.1").digest  # type: ignore[union-attr]
+
+
+def test_operator_manifest_runs_the_operator_by_digest(tmp_path: Path) -> None:
+    release = with_digests(PINS.calico_release("v3.32.1"))
+    source = tmp_path / "tigera-operator.yaml"
+    source.write_text(OPERATOR_YAML)
+    out = calico.pinned_operator_manifest(source, release, tmp_path / "out.yaml")
+    docs = list(yaml.safe_load_all(out.read_text()))
+    image = docs[1]["spec"]["template"]["spec"]["containers"][0]["image"]
+    pin = release.pin_for(release.operator_image)
+    assert pin is not None and image == f"{release.operator_image}@{pin.digest}"
+
+
+def test_operator_install_with_a_missing_digest_applies_nothing(fake_tools: FakeTools) -> None:
+    from labkit.cluster.kubectl import Kubectl
+
+    release = PINS.calico_release("v3.32.1")
+    release = dataclasses.replace(
+        release, image_pins=tuple(dataclasses.replace(p, digest=None) for p in release.image_pins)
+    )
+    fake_tools.add("kubectl")
+    with pytest.raises(ClusterError, match="no digest pinned"):
+        calico.install(
+            Kubectl(None, "kind-labkit"), release, "operator", load_address_plan(), Quiet()
+        )
+    assert fake_tools.calls() == []
+
+
+def test_manifest_mode_runs_every_calico_image_by_its_pinned_digest() -> None:
+    release = PINS.calico_release("v3.32.1")
+    text = calico.manifest_for_lab(CALICO_YAML_IMAGES, load_address_plan(), release)
+    docs = list(yaml.safe_load_all(text))
+    spec = docs[0]["spec"]["template"]["spec"]
+    found = [c["image"] for c in spec["initContainers"] + spec["containers"]]
+    node = release.pin_for("quay.io/calico/node:v3.32.1")
+    cni = release.pin_for("quay.io/calico/cni:v3.32.1")
+    assert node is not None and cni is not None
+    assert found == [cni.ref, node.ref, node.ref]
+    assert all("@sha256:" in i for i in found)
+
+
+@pytest.mark.parametrize(
+    ("image", "problem"),
+    [
+        ("quay.io/calico/flannel-migration:v3.32.1", "has no pinned digest"),
+        ("quay.io/calico/node:v3.32.1@sha256:" + "0" * 64, "has no pinned digest"),
+        ("docker.io/calico/node:v3.32.1", None),
+        ("calico/node:v3.32.1", None),
+    ],
+)
+def test_image_rewrite_is_fail_closed(image: str, problem: str | None) -> None:
+    release = PINS.calico_release("v3.32.1")
+    docs = [
+        {
+            "kind": "DaemonSet",
+            "metadata": {"name": "calico-node"},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}]}}},
+        }
+    ]
+    pins = release.require_digests("manifest")
+    if problem is None:
+        assert calico.pin_image_refs(docs, pins, "calico.yaml") == 1
+        node = release.pin_for("quay.io/calico/node:v3.32.1")
+        assert node is not None
+        assert docs[0]["spec"]["template"]["spec"]["containers"][0]["image"] == node.ref
+    else:
+        with pytest.raises(ClusterError, match=problem) as err:
+            calico.pin_image_refs(docs, pins, "calico.yaml")
+        assert "DaemonSet calico-node" in str(err.value)
+
+
+VERSIONS = clusters_dir() / "calico" / "versions.yaml"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        (
+            "agnhost:2.66.1@sha256:6e2eef87d0dc77e070a7549bc5fdfa290c0fefe3359eb33c2ad1eda692fe66a4",
+            "agnhost:2.66.1",
+            "agnhost.image must be pinned by digest",
+        ),
+        (
+            "digest: sha256:7f874b3f0b540c2b523aea9961ef5e2f43b0af9056a47874c916d6cf348168d3",
+            "digest: 7f874b3f0b540c2b523aea9961ef5e2f43b0af9056a47874c916d6cf348168d3",
+            "quay.io/calico/node:v3.32.1.digest must be sha256:",
+        ),
+        ("modes: [operator, manifest]", "modes: [operator, manifests]", ".modes must list"),
+        (
+            "quay.io/calico/typha:v3.32.1:",
+            "quay.io/calico/typha@sha256:" + "1" * 64 + ":",
+            "the key must be registry/name:tag",
+        ),
+    ],
+)
+def test_bad_pins_are_refused_naming_the_field(
+    tmp_path: Path, old: str, new: str, problem: str
+) -> None:
+    text = VERSIONS.read_text()
+    assert old in text
+    bad = tmp_path / "versions.yaml"
+    bad.write_text(text.replace(old, new, 1))
+    with pytest.raises(ClusterError, match=re.escape(problem)) as err:
+        load_pins(bad)
+    assert str(bad) in str(err.value)
 
 
 def pin_for(path: Path) -> ManifestPin:
@@ -271,3 +486,16 @@ def test_cluster_pools_are_compared_with_the_plan(
         assert found == []
     else:
         assert len(found) == 1 and problem in found[0]
+
+
+def test_fetch_removes_what_a_killed_download_left_behind(tmp_path: Path) -> None:
+    source = tmp_path / "source.yaml"
+    source.write_text("kind: List\n")
+    pin = pin_for(source)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    dead_pid = 2**22 + 12345  # above pid_max: no such process
+    left = cache / f".source.yaml.{dead_pid}.abc.tmp"
+    left.write_text("half a download")
+    calico.fetch_manifest(pin, cache, download=lambda u, d, t: d.write_bytes(source.read_bytes()))
+    assert sorted(p.name for p in cache.iterdir()) == ["source.yaml"]

@@ -117,3 +117,76 @@ def test_which_finds_only_programs_on_path(fake_tools: FakeTools) -> None:
 def test_empty_command_is_a_programming_error() -> None:
     with pytest.raises(ValueError):
         commands.run([], timeout=1)
+
+
+PULL_FAILURES = [
+    # docker pull behind a proxy that refuses the connection
+    'Error response from daemon: Get "https://registry-1.docker.io/v2/": proxyconnect tcp: '
+    "dial tcp 10.0.0.1:3128: connect: connection refused",
+    # no route to the registry (a firewall)
+    'Error response from daemon: Get "https://quay.io/v2/": net/http: request canceled while '
+    "waiting for connection (Client.Timeout exceeded while awaiting headers)",
+    # kind create pulling the node image
+    'ERROR: failed to create cluster: failed to pull image "kindest/node:v1.36.1@sha256:..."',
+    # Docker Hub rate limit
+    "toomanyrequests: You have reached your pull rate limit.",
+]
+
+
+@pytest.mark.parametrize("stderr", PULL_FAILURES)
+def test_a_failed_pull_points_to_labkit_images(fake_tools: FakeTools, stderr: str) -> None:
+    fake_tools.add("docker", match=["pull"], stderr=stderr + "\n", exit=1)
+    with pytest.raises(CommandFailed) as err:
+        commands.run(["docker", "pull", "quay.io/calico/node:v3.32.1"], timeout=10, hint="h")
+    text = str(err.value)
+    assert "fix: h; " in text
+    for step in ("labkit images pull", "labkit images save", "labkit images load"):
+        assert step in text
+    assert "HTTPS_PROXY" in text
+
+
+def test_other_failures_get_no_pull_advice(fake_tools: FakeTools) -> None:
+    fake_tools.add("kubectl", match=["get"], stderr="Error from server (NotFound)\n", exit=1)
+    with pytest.raises(CommandFailed) as err:
+        commands.run(["kubectl", "get", "pods"], timeout=10, hint="h")
+    assert "labkit images" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "pull"),
+    [
+        ("container agnhost: ImagePullBackOff (Back-off pulling image ...)", True),
+        ("container agnhost: ErrImagePull (rpc error: ... i/o timeout)", True),
+        ("container agnhost: ErrImageNeverPull", False),  # no network fixes this one
+        ("container agnhost: CrashLoopBackOff", False),
+        ("node labkit-worker NotReady (container runtime network not ready)", False),
+    ],
+)
+def test_pod_pull_reasons_are_recognised(text: str, pull: bool) -> None:
+    from labkit.cluster import image_pull
+
+    assert image_pull.is_pull_failure(text) is pull
+    assert (image_pull.pull_hint(text) == image_pull.FIX) is pull
+
+
+def test_pods_whose_pull_failed_are_listed() -> None:
+    from labkit.cluster import image_pull
+
+    def pod(name: str, reason: str, init: bool = False) -> dict[str, object]:
+        key = "initContainerStatuses" if init else "containerStatuses"
+        state = {"waiting": {"reason": reason, "message": "Back-off pulling image"}}
+        return {
+            "metadata": {"namespace": "calico-system", "name": name},
+            "status": {key: [{"name": "c", "state": state}]},
+        }
+
+    pods = [
+        pod("calico-node-1", "ImagePullBackOff", init=True),
+        pod("typha-1", "ErrImagePull"),
+        pod("calico-node-2", "ContainerCreating"),
+        {"metadata": {"name": "bare"}},
+    ]
+    assert image_pull.pull_failures(pods) == [
+        "calico-system/calico-node-1: container c: ImagePullBackOff (Back-off pulling image)",
+        "calico-system/typha-1: container c: ErrImagePull (Back-off pulling image)",
+    ]

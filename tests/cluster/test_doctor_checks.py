@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fake_tools import FakeTools
 
-from labkit.cluster import doctor
+from labkit.cluster import doctor, host_network
 from labkit.cluster.doctor import Check
 
 DOCKER_INFO = {
@@ -146,20 +146,24 @@ def test_rootless_podman_is_refused(
 
 
 @pytest.mark.parametrize(
-    ("output", "ok", "required"),
+    ("output", "ok"),
     [
-        ("kind v0.32.0 go1.24.2 linux/amd64\n", True, True),
-        ("kind v0.33.1 go1.25.0 linux/arm64\n", True, True),
-        ("kind v0.31.0 go1.24.1 linux/amd64\n", False, False),
-        ("kind v0.20.0 go1.20 linux/amd64\n", False, False),
+        ("kind v0.32.0 go1.24.2 linux/amd64\n", True),
+        ("kind v0.33.1 go1.25.0 linux/arm64\n", True),
+        ("kind v1.0.0 go1.26.0 linux/amd64\n", True),
+        ("kind v0.31.0 go1.24.1 linux/amd64\n", False),
+        ("kind v0.20.0 go1.20 linux/amd64\n", False),
     ],
 )
-def test_kind_version_below_0_32_is_a_warning(
-    fake_tools: FakeTools, output: str, ok: bool, required: bool
+def test_kind_older_than_0_32_is_a_required_failure(
+    fake_tools: FakeTools, output: str, ok: bool
 ) -> None:
+    """kind 0.32's node images need kind >= 0.32 (`kind load`); `up` refuses older kind."""
     fake_tools.add("kind", match=["version"], stdout=output)
     check = doctor.check_kind(10)
-    assert (check.ok, check.required) == (ok, required)
+    assert (check.ok, check.required) == (ok, True)
+    if not ok:
+        assert "older than v0.32" in check.detail and "v0.32.0" in check.fix
 
 
 def test_kind_missing_is_a_required_failure(fake_tools: FakeTools) -> None:
@@ -313,3 +317,102 @@ def test_other_networks_and_container_bridges_are_not_a_clash(tmp_path: Path) ->
     )
     assert check_pod_cidr(proc).ok
     assert check_pod_cidr(tmp_path / "missing").ok
+
+
+KIND_NET_DOCKER = [
+    {
+        "Name": "kind",
+        "IPAM": {
+            "Config": [
+                {"Subnet": "fc00:f853:ccd:e793::/64"},
+                {"Subnet": "172.18.0.0/16", "Gateway": "172.18.0.1"},
+            ]
+        },
+    }
+]
+KIND_NET_PODMAN = [
+    {"name": "kind", "subnets": [{"subnet": "10.89.0.0/24", "gateway": "10.89.0.1"}]}
+]
+
+
+@pytest.mark.parametrize(
+    ("network", "clash"),
+    [
+        (KIND_NET_DOCKER, []),
+        (KIND_NET_PODMAN, []),
+        (
+            [{"Name": "kind", "IPAM": {"Config": [{"Subnet": "192.168.49.0/24"}]}}],
+            ["192.168.49.0/24"],
+        ),
+        ([{"name": "kind", "subnets": [{"subnet": "192.0.0.0/8"}]}], ["192.0.0.0/8"]),
+    ],
+)
+def test_kind_network_subnets_are_compared_with_the_pod_cidr(
+    network: list[dict[str, object]], clash: list[str]
+) -> None:
+    import json
+
+    subnets = host_network.parse_network_subnets(json.dumps(network))
+    assert subnets
+    assert [str(n) for n in host_network.overlapping_pod_cidr(subnets)] == clash
+
+
+def test_kind_network_inside_the_pod_cidr_is_a_required_failure_with_the_fix(
+    fake_tools: FakeTools,
+) -> None:
+    fake_tools.add(
+        "docker",
+        match=["network", "inspect", "kind"],
+        stdout=[{"Name": "kind", "IPAM": {"Config": [{"Subnet": "192.168.0.0/20"}]}}],
+    )
+    check = doctor.check_kind_network(10)
+    assert (check.ok, check.required) == (False, True)
+    assert "192.168.0.0/20" in check.detail and "192.168.0.0/16" in check.detail
+    assert "docker network rm kind" in check.fix
+    assert "docker network create kind --subnet 172.30.0.0/16" in check.fix
+    assert fake_tools.calls("docker")[0].argv == ["network", "inspect", "kind"]
+
+
+def test_no_kind_network_yet_is_fine(fake_tools: FakeTools) -> None:
+    fake_tools.add(
+        "docker", match=["network", "inspect"], exit=1, stderr="Error: No such network: kind\n"
+    )
+    check = doctor.check_kind_network(10)
+    assert check.ok and "kind creates it" in check.detail
+
+
+def test_kind_network_is_inspected_with_podman_when_kind_uses_podman(
+    fake_tools: FakeTools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KIND_EXPERIMENTAL_PROVIDER", "podman")
+    fake_tools.add(
+        "podman",
+        match=["network", "inspect", "kind"],
+        stdout=[{"name": "kind", "subnets": [{"subnet": "192.168.100.0/24"}]}],
+    )
+    check = doctor.check_kind_network(10)
+    assert not check.ok and "podman network rm kind" in check.fix
+    assert fake_tools.calls("docker") == []
+
+
+@pytest.mark.parametrize(
+    ("cpus", "nodes", "ok", "suggests_one_node"),
+    [
+        (8, 3, True, False),
+        (4, 3, True, False),
+        (2, 3, False, True),
+        (2, 1, True, False),
+        (1, 1, False, False),
+    ],
+)
+def test_few_cpus_suggest_one_node(
+    cpus: int, nodes: int, ok: bool, suggests_one_node: bool
+) -> None:
+    check = doctor.check_cpus({"NCPU": cpus}, nodes)
+    assert (check.ok, check.required) == (ok, False)
+    assert ("--nodes 1" in check.fix) is suggests_one_node
+    assert doctor.small_machine([check]) is suggests_one_node
+
+
+def test_podman_reports_cpus_under_host() -> None:
+    assert doctor.check_cpus({"host": {"cpus": 2}}, 3).detail.startswith("2;")

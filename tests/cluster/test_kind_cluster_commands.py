@@ -183,13 +183,20 @@ def test_down_leaves_a_user_chosen_kubeconfig_file(fake_tools: FakeTools, tmp_pa
     assert mine.exists()
 
 
+@pytest.mark.parametrize(
+    ("mode", "manifest_sha256"),
+    [
+        ("manifest", "a1df919d9721cf667accdc3e72848911b0cb25cfab7d2478ad0c996302c95744"),
+        ("operator", "192f8b2d934ef24b62e86b7e1a6e1762d1c8af26a916f78057bc13fa5ed60f71"),
+    ],
+)
 def test_plan_lists_commands_pins_and_images_without_running_anything(
-    fake_tools: FakeTools,
+    fake_tools: FakeTools, mode: str, manifest_sha256: str
 ) -> None:
-    text = KindCluster.plan(KindOptions(nodes=1))
+    text = KindCluster.plan(KindOptions(nodes=1, calico_mode=mode))
     assert "labkit-1node.yaml" in text
     assert "--wait" not in text
-    assert "sha256 192f8b2d934ef24b62e86b7e1a6e1762d1c8af26a916f78057bc13fa5ed60f71" in text
+    assert f"sha256 {manifest_sha256}" in text
     assert "--context kind-labkit" in text and "--kubeconfig" in text
     assert "registry.k8s.io/e2e-test-images/agnhost:2.66.1" in text
     assert fake_tools.calls() == [] or all(c.argv[:1] == ["info"] for c in fake_tools.calls())
@@ -278,3 +285,109 @@ def test_other_save_failures_are_not_retried(fake_tools: FakeTools, tmp_path: Pa
     with pytest.raises(CommandFailed, match="no space left"):
         images.docker_save(tmp_path / "a.tar", ["agnhost:2.66.1"], "linux/amd64")
     assert len(fake_tools.calls("docker")) == 1
+
+
+# -- reuse, repair or re-create: a cluster is deleted only when asked --------------------------
+class Steps(Quiet):
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def step(self, name: str, total: int | None = None) -> None:
+        self.lines.append(name)
+
+    def advance(self, message: str = "") -> None:
+        self.lines.append(message)
+
+
+@pytest.fixture
+def found_cluster(fake_tools: FakeTools, monkeypatch: pytest.MonkeyPatch) -> FakeTools:
+    """A kind cluster named labkit exists (until `kind delete cluster` runs); the host checks
+    pass; `kind create` fails, so a test ends where the new cluster would be installed."""
+    from labkit.cluster import doctor
+    from labkit.cluster import kube as kube_module
+    from labkit.cluster.kind import cluster as cluster_module
+    from labkit.cluster.reads import KubectlReads
+
+    def clusters() -> list[str]:
+        deleted = any(c.argv[:2] == ["delete", "cluster"] for c in fake_tools.calls("kind"))
+        return [] if deleted else ["labkit"]
+
+    monkeypatch.setattr(cluster_module, "kind_clusters", clusters)
+    monkeypatch.setattr(cluster_module, "preflight", lambda *a, **k: [])
+    monkeypatch.setattr(doctor, "docker_usable", lambda *a, **k: (True, "fake engine"))
+    monkeypatch.setattr(kube_module, "default_reads", KubectlReads)
+    fake_tools.add("docker", exit=1, stderr="Error: No such image\n")
+    # the fake matches substrings, and test folder names hold "delete" and "recreate":
+    # only `kind create` has --config and --image
+    fake_tools.add(
+        "kind", match=["create", "--config", "--image"], exit=1, stderr="stopped by the test\n"
+    )
+    fake_tools.add("kind", match=["delete", "cluster"])
+    fake_tools.add("kubectl", exit=1, stderr="no cluster\n")
+    return fake_tools
+
+
+def kind_verbs(tools: FakeTools) -> list[str]:
+    return [" ".join(c.argv[:2]) for c in tools.calls("kind")]
+
+
+def test_an_interrupted_create_without_kubeconfig_is_recreated_with_a_message(
+    found_cluster: FakeTools,
+) -> None:
+    found_cluster.add(
+        "kind",
+        match=["export", "kubeconfig"],
+        exit=1,
+        stderr="ERROR: could not locate any control plane nodes\n",
+    )
+    steps, recorded = Steps(), []
+    with pytest.raises(CommandFailed, match="stopped by the test"):
+        KindCluster.up(
+            KindOptions(),
+            steps,
+            interrupted=True,
+            before_create=lambda: recorded.append(kind_verbs(found_cluster)),
+        )
+    assert kind_verbs(found_cluster) == ["export kubeconfig", "delete cluster", "create cluster"]
+    assert recorded == [["export kubeconfig", "delete cluster"]]  # recorded before create
+    said = "\n".join(steps.lines)
+    assert "an interrupted `labkit up` left it half-made" in said
+    assert "kubeconfig cannot be exported" in said and "control plane nodes" in said
+
+
+def test_an_unusable_cluster_is_not_deleted_unless_asked(found_cluster: FakeTools) -> None:
+    found_cluster.add("kind", match=["export", "kubeconfig"], exit=1, stderr="ERROR: boom\n")
+    with pytest.raises(ClusterNotReady) as err:
+        KindCluster.up(KindOptions(), Quiet())
+    assert "cannot be reused" in str(err.value) and "labkit up --recreate" in str(err.value)
+    assert "delete cluster" not in kind_verbs(found_cluster)
+
+
+def test_recreate_deletes_the_cluster_first(found_cluster: FakeTools) -> None:
+    with pytest.raises(CommandFailed, match="stopped by the test"):
+        KindCluster.up(KindOptions(), Quiet(), recreate=True)
+    assert kind_verbs(found_cluster) == ["delete cluster", "create cluster"]
+
+
+def test_a_slow_api_server_is_waited_for_then_the_advice_is_to_retry(
+    found_cluster: FakeTools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from labkit.cluster.kind import cluster as cluster_module
+
+    monkeypatch.setattr(cluster_module, "API_RESUME_WAIT_S", 0.2)
+    found_cluster.add("kind", match=["export", "kubeconfig"])
+    found_cluster.add(
+        "kubectl",
+        match=["get", "nodes"],
+        exit=1,
+        stderr="The connection to the server 127.0.0.1:40123 was refused\n",
+    )
+    steps = Steps()
+    with pytest.raises(ClusterNotReady) as err:
+        KindCluster.up(KindOptions(), steps)
+    said = "\n".join(steps.lines)
+    assert "does not answer yet" in said and "after a laptop resumes" in said
+    assert "run `labkit up` again in a minute" in str(err.value)
+    assert "labkit up --recreate" in str(err.value)
+    assert "delete cluster" not in kind_verbs(found_cluster)
+    assert len([c for c in found_cluster.calls("kubectl") if "nodes" in c.argv]) >= 2

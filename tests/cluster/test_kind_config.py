@@ -112,7 +112,7 @@ def test_address_plan_is_the_brief_plan() -> None:
     }
     assert plan.annotation_for("branch-office") == '["labkit-branch"]'
     assert plan.annotation_for("my-segment") is None
-    assert dict(plan.ip_plan().namespace_cidrs)["legacy-dc"] == "192.168.10.0/24"
+    assert str(plan.ip_plan().pool_for("legacy-dc")) == "192.168.10.0/24"
 
 
 @pytest.mark.parametrize(
@@ -135,11 +135,13 @@ def test_unsound_plans_are_reported(pools: tuple[Pool, ...], problem: str) -> No
 
 
 def test_topology_namespaces_carry_the_pool_annotations_of_the_plan() -> None:
-    topology = pytest.importorskip("labkit.cluster.topology")
+    from labkit.cluster.topology import topology_manifests
+    from labkit.model.ippools import lab_pools
+
     plan = load_address_plan()
-    assert check_namespace_annotations(plan, topology.topology_manifests()) == []
-    # the hard-coded pools of the topology module agree with the files
-    assert {(p.name, p.cidr) for p in topology.POOLS} == {(p.name, str(p.cidr)) for p in plan.pools}
+    assert check_namespace_annotations(plan, topology_manifests()) == []
+    # the files kind applies create exactly the model's pools
+    assert {p.name: p.cidr for p in plan.pools} == {p.name: p.cidr for p in lab_pools()}
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from fake_tools import FakeTools
 from labkit.cluster.existing import ExistingCluster
 from labkit.cluster.kube import KubeCluster, prepare
 from labkit.cluster.kubectl import Kubectl
+from labkit.cluster.reads import KubectlReads
 from labkit.errors import CommandFailed
 from labkit.model.loader import RawObject, load_text
 
@@ -26,7 +27,10 @@ class Kube(KubeCluster):
 
 
 def cluster() -> Kube:
-    return Kube(Kubectl(KUBECONFIG, "kind-labkit"))
+    """Reads through kubectl (the path without the ``kubernetes`` client); the client's reads
+    are tested against recorded API responses in test_kube_api.py."""
+    kubectl = Kubectl(KUBECONFIG, "kind-labkit")
+    return Kube(kubectl, reads=KubectlReads(kubectl))
 
 
 BATCH = """\
@@ -246,7 +250,7 @@ def test_existing_cluster_cleanup_deletes_only_labelled_objects(fake_tools: Fake
     for argv in calls:
         assert argv[:2] == ["--context", "prod-eu"]  # no --kubeconfig: the user's own
         assert "-l" in argv and argv[argv.index("-l") + 1] == "labkit.dev/managed=true"
-    assert calls[0][3] == "networkpolicies.networking.k8s.io,services,pods"
+    assert calls[0][3].startswith("networkpolicies.networking.k8s.io,services,pods,")
     assert calls[1][3] == "namespaces"
 
 

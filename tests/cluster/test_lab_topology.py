@@ -8,23 +8,23 @@ from pathlib import Path
 import pytest
 
 from labkit.cluster import topology
+from labkit.cluster.address_plan import check_namespace_annotations, load_address_plan
 from labkit.cluster.topology import (
     AGNHOST_IMAGE,
-    IP_PLAN,
     LAB_NAMESPACES,
     LAB_PODS,
     PACKAGED_TOPOLOGY,
-    POD_CIDR,
-    POOL_ANNOTATION,
-    POOLS,
-    ip_plan_for,
+    in_the_lab,
     kube_system_manifests,
+    lab_address_plan,
     lesson_order,
-    pool_of,
     summarise,
     topology_manifests,
 )
+from labkit.errors import ClusterError
 from labkit.model.inventory import build_inventory, check_objects
+from labkit.model.ippools import LAB_POD_CIDR, lab_pools
+from labkit.model.loader import load_text
 from labkit.model.objects import MANAGED_LABEL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +54,13 @@ def test_every_object_is_managed_and_namespaces_have_no_name_label() -> None:
         assert labels[MANAGED_LABEL] == "true", raw.title
         if raw.kind == "Namespace":
             assert "name" not in labels, raw.title
+
+
+def test_lab_pods_run_the_pinned_agnhost_by_digest() -> None:
+    from labkit.cluster.kind.pins import load_pins
+
+    assert AGNHOST_IMAGE == load_pins().agnhost_image
+    assert "@sha256:" in AGNHOST_IMAGE
 
 
 @pytest.mark.parametrize("key", LAB_PODS)
@@ -88,8 +95,14 @@ def test_pod_labels(key: str, labels: dict[str, str]) -> None:
 
 
 def test_pools_lie_in_the_pod_cidr_and_do_not_overlap() -> None:
-    cidr = ip_network(POD_CIDR)
-    nets = [ip_network(p.cidr) for p in POOLS]
+    cidr = ip_network(LAB_POD_CIDR)
+    nets = [p.cidr for p in lab_pools()]
+    assert [p.name for p in lab_pools()] == [
+        "labkit-default",
+        "labkit-branch",
+        "labkit-backup",
+        "labkit-legacy",
+    ]
     assert all(n.subnet_of(cidr) for n in nets)  # type: ignore[arg-type]
     for i, a in enumerate(nets):
         for b in nets[i + 1 :]:
@@ -108,45 +121,43 @@ def test_pools_lie_in_the_pod_cidr_and_do_not_overlap() -> None:
         ("anything-else", "192.168.128.0/17"),
     ],
 )
-def test_ip_plan(namespace: str, cidr: str) -> None:
-    assert IP_PLAN.pool_for(namespace) == ip_network(cidr)
+def test_lab_address_plan_follows_the_topology_annotations(namespace: str, cidr: str) -> None:
+    assert lab_address_plan().pool_for(namespace) == ip_network(cidr)
 
 
-def test_ip_plan_follows_the_namespace_annotations() -> None:
-    namespaces = [
-        (o.name, o.metadata.get("annotations"))
-        for o in topology_manifests()
-        if o.kind == "Namespace"
-    ]
-    plan = ip_plan_for(namespaces)
-    assert plan.default_cidr == IP_PLAN.default_cidr
-    assert dict(plan.namespace_cidrs) == dict(IP_PLAN.namespace_cidrs)
-    assert pool_of("x", {POOL_ANNOTATION: '["labkit-backup"]'}) == POOLS[2]
-    assert pool_of("x", {POOL_ANNOTATION: '["someone-elses"]'}) is None
-    assert pool_of("x", {POOL_ANNOTATION: "not json"}) is None
-
-
-def test_plan_agrees_with_the_calico_pools_in_clusters() -> None:
-    """The simulated plan and the Calico pools kind installs are one plan."""
-    address_plan = pytest.importorskip("labkit.cluster.address_plan")
-    plan = address_plan.load_address_plan(ROOT / "clusters")
-    assert str(plan.default.cidr) == topology.DEFAULT_POOL.cidr
-    assert {(p.name, str(p.cidr), p.namespace) for p in plan.dedicated} == {
-        (p.name, p.cidr, ns) for p in POOLS if not p.default for ns in p.namespaces
+def test_kind_pools_in_clusters_are_the_model_plan() -> None:
+    """The Calico pools kind installs (clusters/calico/) and the model's plan are one plan."""
+    plan = load_address_plan(ROOT / "clusters")
+    assert [(p.name, p.cidr) for p in plan.pools] == [(p.name, p.cidr) for p in lab_pools()]
+    assert {(p.name, p.namespace) for p in plan.dedicated} == {
+        ("labkit-branch", "branch-office"),
+        ("labkit-backup", "backup-site"),
+        ("labkit-legacy", "legacy-dc"),
     }
-    assert plan.ip_plan().default_cidr == IP_PLAN.default_cidr
-    assert dict(plan.ip_plan().namespace_cidrs) == dict(IP_PLAN.namespace_cidrs)
-    assert address_plan.check_namespace_annotations(plan, topology_manifests()) == []
+    assert check_namespace_annotations(plan, topology_manifests()) == []
+
+
+def test_kind_pools_that_disagree_with_the_model_are_refused(tmp_path: Path) -> None:
+    calico = tmp_path / "calico"
+    calico.mkdir()
+    (calico / "installation.yaml").write_text(
+        (ROOT / "clusters/calico/installation.yaml").read_text()
+    )
+    text = (ROOT / "clusters/calico/ippools.yaml").read_text()
+    (calico / "ippools.yaml").write_text(text.replace("192.168.2.0/24", "192.168.3.0/24"))
+    with pytest.raises(ClusterError, match="differ from the lab's address plan"):
+        load_address_plan(tmp_path)
 
 
 def test_topology_addresses_fall_in_their_pools() -> None:
-    inventory = build_inventory(topology_manifests(), ip_plan=IP_PLAN)
+    inventory = build_inventory(topology_manifests())
+    plan = lab_address_plan()
     for pod in inventory.pods:
-        assert pod.ip in IP_PLAN.pool_for(pod.namespace)
+        assert pod.ip in plan.pool_for(pod.namespace)
 
 
 def test_packaged_copy_is_used_outside_a_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(topology, "project_clusters_dir", lambda: None)
+    monkeypatch.setattr("labkit.cluster.labdir.project_clusters_dir", lambda: None)
     assert topology.topology_dir() == topology.DATA_DIR
     assert [o.name for o in topology_manifests() if o.kind == "Pod"] == [
         k.split("/")[1] for k in LAB_PODS
@@ -179,3 +190,21 @@ def test_lesson_order_and_summary() -> None:
         "8/9 lab pods (+1 other), 0 NetworkPolicies; missing my-segment/frontend"
     )
     assert "labkit reset" in text
+
+
+def test_the_lab_topology_is_evaluated_in_the_lab_cluster() -> None:
+    """With the topology's six namespaces, offline inputs gain the lab's own objects (system
+    namespaces, CoreDNS) as ``labkit up`` creates them; the input's own declarations win."""
+    objects = topology_manifests()
+    system = kube_system_manifests()
+    keys = [(o.kind, o.namespace, o.name) for o in in_the_lab(objects)]
+    assert keys[: len(system)] == [(o.kind, o.namespace, o.name) for o in system]
+    assert len(keys) == len(system) + len(objects)
+    partial = [o for o in objects if o.name != "legacy-dc"]
+    assert in_the_lab(partial) == partial
+    own_dns = load_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: coredns-0, namespace: kube-system}\n"
+        "spec: {containers: [{name: c, image: i}]}\n"
+    )
+    merged = in_the_lab([*objects, *own_dns])
+    assert [o for o in merged if o.name == "coredns-0"] == own_dns

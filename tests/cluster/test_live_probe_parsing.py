@@ -250,14 +250,16 @@ def jobs(pairs: list[tuple[str, str]], port: int = 80) -> list[Job]:
     return [Job(s, d, ProbeSpec(port)) for s, d in pairs]
 
 
-def test_snapshot_keeps_pod_addresses_and_readiness_and_drops_host_network_pods() -> None:
+def test_snapshot_keeps_pod_addresses_and_readiness_and_marks_host_network_pods() -> None:
     snap = snapshot_from_items(ITEMS, "labkit.dev/managed")
-    keys = [p.key for p in snap.inventory.pods]
+    keys = [p.key for p in snap.inventory.pods if not p.host_network]
     assert keys == ["a/one", "a/two", "b/pending", "b/three"]
+    agent = snap.inventory.pod_map["kube-system/node-agent"]
+    assert agent.host_network and str(agent.ip) == "172.18.0.2"
     assert snap.inventory.pod_map["b/pending"].ip is None
     assert str(snap.inventory.pod_map["b/three"].ip) == "192.168.1.5"
     assert snap.not_ready == {"b/pending": "container web: ImagePullBackOff"}
-    assert snap.managed == frozenset(keys)
+    assert snap.managed == {*keys, "kube-system/node-agent"}
 
 
 def test_one_exec_per_source_pod_probes_all_its_targets() -> None:

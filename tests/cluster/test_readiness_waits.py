@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 
+from labkit.cluster import waits
 from labkit.cluster.kind import readiness
-from labkit.errors import ClusterNotReady, CommandFailed
+from labkit.cluster.reads import Listing
+from labkit.cluster.waits import VirtualClock
+from labkit.errors import ClusterError, ClusterNotReady, CommandFailed
 
 
 def node(name: str, status: str, message: str = "") -> dict[str, Any]:
@@ -237,21 +240,96 @@ def test_wait_for_treats_command_errors_as_not_ready_yet() -> None:
     )
 
 
-class ItemsOnly:
+class ListsOnly:
+    """Reads without a watch (as kubectl): records each list request."""
+
+    watches = False
+
     def __init__(self, items: list[dict[str, Any]]) -> None:
-        self._items = items
+        self.items = items
+        self.asked: list[tuple[str, str | None, str | None]] = []
 
-    def items(self, args: list[str]) -> list[dict[str, Any]]:
-        assert args == ["get", "pods", "--all-namespaces"]
-        return self._items
+    def list(
+        self,
+        plural: str,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> Listing:
+        self.asked.append((plural, namespace, label_selector))
+        return Listing(self.items, "7")
 
 
-def test_a_learners_broken_pod_does_not_block_the_lab_pods_check() -> None:
+def test_a_learners_broken_pod_does_not_block_the_lab_pods_wait() -> None:
     lab = pod("web", True)
     broken = pod("mine", False, "ErrImagePull")
     other_ns = {**pod("x", False), "metadata": {"name": "x", "namespace": "other"}}
-    kube = ItemsOnly([lab, broken, other_ns])
-    only_lab = readiness.pods_check(kube, ["shop"], 1, ["shop/web"])  # type: ignore[arg-type]
-    every_pod = readiness.pods_check(kube, ["shop"], 1)  # type: ignore[arg-type]
-    assert only_lab() == (True, "1 pod(s) Ready")
-    assert every_pod()[0] is False and "shop/mine" in every_pod()[1]
+    reads = ListsOnly([lab, broken, other_ns])
+    only_lab = readiness.pods_wait(reads, ["shop"], 1, ["shop/web"])  # type: ignore[arg-type]
+    every_pod = readiness.pods_wait(reads, ["shop"], 1)  # type: ignore[arg-type]
+    assert only_lab.check() == (True, "1 pod(s) Ready")
+    assert every_pod.check()[0] is False and "shop/mine" in every_pod.check()[1]
+    assert reads.asked[0] == ("pods", "shop", None)  # one namespace: listed alone
+
+
+def test_pods_of_several_namespaces_are_listed_by_label_across_namespaces() -> None:
+    reads = ListsOnly([pod("web", True)])
+    wait = readiness.pods_wait(  # type: ignore[arg-type]
+        reads, ["shop", "db"], 1, None, "labkit.dev/managed=true"
+    )
+    assert wait.check() == (True, "1 pod(s) Ready")
+    assert reads.asked == [("pods", None, "labkit.dev/managed=true")]
+    assert wait.pause is None  # no watch: the wait polls
+
+
+def test_rollout_and_gone_waits() -> None:
+    ds = {
+        "kind": "DaemonSet",
+        "metadata": {"name": "calico-node"},
+        "status": {"desiredNumberScheduled": 3, "numberReady": 3, "updatedNumberScheduled": 3},
+    }
+    reads = ListsOnly([ds])
+    assert readiness.rollout_wait(reads, "daemonsets", "kube-system", "calico-node").check()[0]  # type: ignore[arg-type]
+    missing = readiness.rollout_wait(reads, "deployments", "kube-system", "coredns").check()  # type: ignore[arg-type]
+    assert missing == (False, "deployment kube-system/coredns does not exist yet")
+    gone = readiness.gone_wait(reads, "daemonsets", ["calico-node", "other"])  # type: ignore[arg-type]
+    assert gone.check() == (False, "1 still terminating: calico-node")
+    assert readiness.gone_wait(reads, "daemonsets", ["other"]).check() == (True, "")  # type: ignore[arg-type]
+
+
+def test_polling_backs_off_up_to_the_longest_interval_and_stops_at_the_deadline() -> None:
+    clock = VirtualClock()
+    done = waits.poll_until(
+        "x",
+        lambda: (False, "no"),
+        timeout=30,
+        interval=1,
+        backoff=2,
+        max_interval=8,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert not done.ok and done.message == "no"
+    assert clock.sleeps == [1, 2, 4, 8, 8, 7]
+
+
+def test_a_failing_watch_falls_back_to_polling() -> None:
+    clock = VirtualClock()
+    answers = iter([(False, "a"), (False, "b"), (True, "c")])
+    pauses: list[float] = []
+
+    def broken_watch(seconds: float) -> None:
+        pauses.append(seconds)
+        raise ClusterError("watch pods: the API server answered 500")
+
+    took = waits.wait_for(
+        "x",
+        lambda: next(answers),
+        timeout=30,
+        interval=2,
+        pause=broken_watch,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert pauses == [30] and clock.sleeps == [2, 2] and took == 4

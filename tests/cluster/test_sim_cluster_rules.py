@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from labkit.cluster.simulated import SimulatedCluster
-from labkit.cluster.topology import IP_PLAN, LAB_PODS
+from labkit.cluster.topology import LAB_PODS, lab_address_plan
 from labkit.errors import ClusterError, LabkitError, ValidationFailed
 from labkit.probe.jobs import Outcome
 
@@ -43,7 +43,7 @@ def test_state_is_a_file_shared_by_every_instance(sim: SimulatedCluster, tmp_pat
     other = SimulatedCluster(tmp_path)
     assert "my-segment/extra" in {p.key for p in other.pods()}
     data = json.loads((tmp_path / "simulated.json").read_text())
-    assert data["format"] == 1
+    assert data["format"] == 2
     stored = [e["object"] for e in data["objects"] if e["object"]["kind"] == "Pod"]
     assert all(o["status"]["podIP"] for o in stored), "the cluster records pod addresses"
 
@@ -55,7 +55,7 @@ def test_addresses_are_stable_when_pods_are_added(sim: SimulatedCluster) -> None
     assert {k: after[k] for k in before} == before
     assert len(set(after.values())) == len(after)
     for key, ip in after.items():
-        assert ip in IP_PLAN.pool_for(key.split("/")[0])
+        assert ip in lab_address_plan().pool_for(key.split("/")[0])
 
 
 def test_a_pod_keeps_its_address_when_its_labels_change(sim: SimulatedCluster) -> None:
@@ -176,7 +176,7 @@ def test_status_runs_the_canary_on_a_copy(sim: SimulatedCluster) -> None:
     before = sim.object_keys()
     status = sim.status()
     assert status.ready and status.backend == "simulated"
-    assert status.canary.startswith("passed")
+    assert status.canary.startswith("enforced")
     assert status.nodes == ("simulated (no nodes)",)
     assert "Calico" in status.cni
     assert status.topology == "9/9 lab pods, 0 NetworkPolicies"

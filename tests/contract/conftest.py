@@ -23,7 +23,7 @@ def kind_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabCluster]:
     cluster = lifecycle.up("kind")
     assert not isinstance(cluster, str)
     yield cluster
-    lifecycle.reset_lab(cluster)
+    cluster.reset()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -36,9 +36,8 @@ def lab(
         monkeypatch.setenv("LABKIT_HOME", str(tmp_path))
         yield SimulatedCluster.up(tmp_path)
         return
-    from labkit.cluster import lifecycle
 
     cluster: LabCluster = request.getfixturevalue("kind_lab")
-    lifecycle.reset_lab(cluster)
+    cluster.reset()
     yield cluster
-    lifecycle.reset_lab(cluster)
+    cluster.reset()

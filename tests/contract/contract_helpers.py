@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from labkit.cluster.backend import LabCluster
 from labkit.probe.jobs import Outcome, Result
@@ -24,3 +25,19 @@ def probe_until(
         if result.outcome is want or time.monotonic() >= deadline:
             return result
         time.sleep(0.5)
+
+
+def add_foreign(cluster: LabCluster, objects: list[dict[str, Any]]) -> None:
+    """Create objects as another team would: not through labkit, so without its label."""
+    from labkit.cluster.kube import KubeCluster
+    from labkit.cluster.sim_apply import merge
+    from labkit.cluster.simulated import SimulatedCluster, plan_for
+    from labkit.model.loader import RawObject
+
+    if isinstance(cluster, SimulatedCluster):
+        raws = [RawObject(o, "other-team.yaml") for o in objects]
+        cluster.store.update(lambda entries: merge(entries, raws, plan_for))
+    elif isinstance(cluster, KubeCluster):
+        cluster.kubectl.apply(objects)
+    else:  # pragma: no cover - a new backend must say how
+        raise AssertionError(f"no way to add foreign objects to {cluster.name}")

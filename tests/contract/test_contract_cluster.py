@@ -10,11 +10,10 @@ from ipaddress import ip_network
 from typing import Any
 
 import pytest
-from contract_helpers import probe_until
+from contract_helpers import add_foreign, probe_until
 
-from labkit.cluster import lifecycle
 from labkit.cluster.backend import LabCluster
-from labkit.cluster.topology import LAB_NAMESPACES, LAB_PODS, POOLS
+from labkit.cluster.topology import AGNHOST_IMAGE, LAB_NAMESPACES, LAB_PODS, lab_address_plan
 from labkit.errors import LabkitError, ValidationFailed
 from labkit.model.objects import MANAGED_LABEL, NAMESPACE_NAME_LABEL
 from labkit.probe.jobs import Outcome, ProbeSpec
@@ -51,19 +50,11 @@ INVALID_ICMP = netpol(
 )
 
 
-def reset(cluster: LabCluster) -> None:
-    own = getattr(cluster, "reset", None)
-    if callable(own):
-        own()
-    else:
-        lifecycle.reset_lab(cluster)
-
-
 # -- the topology ---------------------------------------------------------------------------------
 def test_topology_is_there_with_addresses_from_its_pools(lab: LabCluster) -> None:
     pods = {p.key: p for p in lab.pods()}
     assert set(LAB_PODS) <= set(pods)
-    pool_of = {ns: ip_network(pool.cidr) for pool in POOLS for ns in pool.namespaces}
+    pool_of = {ns: lab_address_plan().pool_for(ns) for ns in LAB_NAMESPACES}
     addresses = [pods[key].ip for key in LAB_PODS]
     assert len(set(addresses)) == len(LAB_PODS)
     for key in LAB_PODS:
@@ -180,7 +171,6 @@ def test_pod_label_changes_reachability(lab: LabCluster) -> None:
 
 
 def test_describe_shows_the_policy(lab: LabCluster) -> None:
-    pytest.importorskip("labkit.engine.describe", reason="labkit.engine.describe (H2) not here yet")
     lab.apply(
         ingress_from(
             "from-trusted",
@@ -330,7 +320,7 @@ def test_reset_restores_the_topology(lab: LabCluster) -> None:
     lab.label("Namespace", "trusted", {"name": "trusted"})
     lab.label("Pod", "frontend", {"role": None, "extra": "x"}, "my-segment")
     before = {p.key: p.ip for p in lab.pods()}
-    reset(lab)
+    lab.reset()
     assert [p for p in lab.policies() if p.namespace in LAB_NAMESPACES] == []
     assert "name" not in {ns.name: ns.label_map for ns in lab.namespaces()}["trusted"]
     frontend = {p.key: p for p in lab.pods()}["my-segment/frontend"]
@@ -344,13 +334,45 @@ def test_reset_restores_the_topology(lab: LabCluster) -> None:
     assert {p.key: p.ip for p in lab.pods()} == before
 
 
-def test_generic_reset_works_through_the_public_operations(lab: LabCluster) -> None:
-    """``reset_lab`` is what real clusters use; it must also work on the simulated one."""
-    lab.apply(PRODUCTION_POLICY)
+def test_reset_removes_what_labkit_applied_and_its_labels(lab: LabCluster) -> None:
+    """Every object applied through labkit carries the managed label, so ``reset`` finds it."""
+    report = lab.apply(
+        [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}, PRODUCTION_POLICY]
+    )
+    assert report.labelled == ("Namespace shop", "NetworkPolicy my-segment/production-policy")
+    assert {ns.name: ns.label_map for ns in lab.namespaces()}["shop"][MANAGED_LABEL] == "true"
     lab.label("Namespace", "trusted", {"name": "trusted"})
     lab.label("Pod", "client", {"app": None}, "untrusted")
-    lifecycle.reset_lab(lab)
+    lab.reset()
     assert lab.policies("my-segment") == []
     labels = {ns.name: ns.label_map for ns in lab.namespaces()}
     assert "name" not in labels["trusted"]
     assert {p.key: p for p in lab.pods()}["untrusted/client"].label_map["app"] == "client"
+
+
+def test_reset_keeps_what_labkit_did_not_create(lab: LabCluster) -> None:
+    """Another team's namespace, pod and policies (no managed label) survive ``reset``."""
+    foreign_pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "their-api", "namespace": "other-team", "labels": {"app": "api"}},
+        "spec": {"containers": [{"name": "c", "image": AGNHOST_IMAGE, "args": ["pause"]}]},
+    }
+    foreign = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other-team"}},
+        foreign_pod,
+        netpol("their-deny", "other-team", {"podSelector": {}, "policyTypes": ["Ingress"]}),
+        netpol("their-deny", "my-segment", {"podSelector": {}, "policyTypes": ["Ingress"]}),
+    ]
+    add_foreign(lab, foreign)
+    try:
+        lab.apply(DENY_ALL_INGRESS)
+        lab.reset()
+        policies = {(p.namespace, p.name) for p in lab.policies()}
+        assert ("my-segment", "deny-all") not in policies
+        assert {("other-team", "their-deny"), ("my-segment", "their-deny")} <= policies
+        assert "other-team" in {ns.name for ns in lab.namespaces()}
+        assert "other-team/their-api" in {p.key for p in lab.pods("other-team")}
+    finally:
+        lab.delete("NetworkPolicy", "their-deny", "my-segment")
+        lab.delete("Namespace", "other-team")

@@ -1,16 +1,23 @@
 """The kind + Calico lab on a real Docker engine (marked ``live``; skipped without
 LABKIT_LIVE=1, Docker, kind and kubectl; see tests/conftest.py).
 
-The tests run in order on one cluster named ``labkit`` (reused when ``labkit up`` already
-made it, as in CI): bring-up, the enforcement canary, the 9 x 9 probe matrix against the
-engine's prediction with and without policies, pools, pinned images, a fast second ``up``,
-the existing-cluster backend on the same context, and finally ``down``.
+The cluster is started BEFORE pytest runs (``make live`` and the live workflow run
+``labkit up --backend kind`` first): a cold ``up`` takes minutes, longer than
+pytest-timeout's 300 s, which counts fixture setup. The fixture here only attaches to the
+cluster that exists, with the options of ``LABKIT_LIVE_NODES`` (default 3) and
+``LABKIT_LIVE_CALICO`` (default operator), and fails at once with the command to run when
+there is none.
+
+The tests run in order on that cluster: readiness, the enforcement canary, the 9 x 9 probe
+matrix against the engine's prediction with and without policies, pools, images by digest,
+a fast second ``up``, the existing-cluster backend on the same context, and finally
+``down``.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,6 +26,7 @@ from labkit.cluster.deploy import canary_cache, ensure_enforced
 from labkit.cluster.kind.cluster import KindCluster, KindOptions, kind_clusters
 from labkit.cluster.kind.pins import load_pins
 from labkit.cluster.progress import LogProgress
+from labkit.errors import ClusterNotReady
 from labkit.probe.jobs import Outcome, ProbeSpec
 
 pytestmark = pytest.mark.live
@@ -50,17 +58,31 @@ spec:
 """
 
 
+def live_options() -> KindOptions:
+    """The options the cluster was started with (``labkit up --nodes N --calico MODE``)."""
+    return KindOptions(
+        nodes=int(os.environ.get("LABKIT_LIVE_NODES", "3")),
+        calico_mode=os.environ.get("LABKIT_LIVE_CALICO", "manifest"),
+    )
+
+
 @pytest.fixture(scope="module")
 def options() -> KindOptions:
-    return KindOptions()
+    return live_options()
 
 
 @pytest.fixture(scope="module")
-def cluster(options: KindOptions) -> Iterator[KindCluster]:
-    started = time.monotonic()
-    found = KindCluster.up(options, LogProgress())
-    print(f"labkit up took {time.monotonic() - started:.1f} s")
-    yield found
+def cluster(options: KindOptions) -> KindCluster:
+    """Attach only: never creates the cluster inside the timed part of the run."""
+    try:
+        return KindCluster.attach(options)
+    except ClusterNotReady as exc:
+        pytest.fail(
+            f"{exc}\nthe live tests need the lab cluster started first: "
+            f"`labkit up --backend kind --nodes {options.nodes} --calico "
+            f"{options.calico_mode}` (`make live` runs it)",
+            pytrace=False,
+        )
 
 
 def lab_peers() -> list[str]:
@@ -130,18 +152,31 @@ def test_nine_by_nine_matrix_matches_the_prediction_with_policies(cluster: KindC
             cluster.delete("NetworkPolicy", name, "my-segment")
 
 
-def test_every_calico_image_running_is_pinned(cluster: KindCluster) -> None:
-    release = load_pins().calico_release(cluster.options.calico_version or None)
-    pinned = set(release.images(cluster.options.calico_mode))
-    running = set()
+def running_images(cluster: KindCluster, namespaces: set[str]) -> set[str]:
+    found = set()
     for pod in cluster.kubectl.items(["get", "pods", "--all-namespaces"]):
-        ns = pod["metadata"]["namespace"]
-        if ns in {"calico-system", "calico-apiserver", "tigera-operator"} or pod["metadata"][
-            "name"
-        ].startswith("calico-"):
-            for c in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]:
-                running.add(c["image"].split("@")[0].removeprefix("docker.io/"))
-    assert running - pinned == set()
+        meta, spec = pod["metadata"], pod["spec"]
+        if meta["namespace"] in namespaces or meta["name"].startswith("calico-"):
+            for c in spec.get("initContainers", []) + spec["containers"]:
+                found.add(c["image"])
+    return found
+
+
+def test_every_calico_and_lab_image_runs_by_its_pinned_digest(cluster: KindCluster) -> None:
+    pins = load_pins()
+    release = pins.calico_release(cluster.options.calico_version or None)
+    pinned = {p.digest for p in release.require_digests(cluster.options.calico_mode)}
+    calico = running_images(cluster, {"calico-system", "calico-apiserver", "tigera-operator"})
+    assert calico, "no Calico pods found"
+    by_tag = sorted(i for i in calico if "@sha256:" not in i)
+    assert by_tag == [], f"Calico images running by tag: {by_tag}"
+    assert {i.split("@", 1)[1] for i in calico} - pinned == set()
+    lab = running_images(cluster, {p.split("/")[0] for p in lab_peers()} | {"labkit-canary"})
+    agnhost = {i for i in lab if "agnhost" in i}
+    assert agnhost <= {pins.agnhost_image}, agnhost
+    if cluster.options.calico_mode == "operator":
+        installation = cluster.kubectl.get_json(["get", "installation", "default"])
+        assert installation["status"].get("imageSet") == f"calico-{release.version}"
 
 
 def test_second_up_reuses_the_ready_cluster_in_seconds(

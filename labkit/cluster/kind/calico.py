@@ -5,12 +5,20 @@ lab cache and used only when their size and sha256 match the pins. Two install m
 
 * ``operator`` (Calico's own kind guide): the CRD bundle and ``tigera-operator.yaml``, then
   ``clusters/calico/installation.yaml`` (Installation with the default pool + APIServer).
+  Images by digest as Calico's "Install images by registry digest" guide says: the
+  operator's own Deployment rewritten to its digest, and an ``ImageSet`` named
+  ``calico-<version>`` (the operator looks it up by that name, ``imageset.getSetName`` in
+  tigera/operator) listing every image the operator deploys as ``calico/<name>`` with its
+  ``sha256:`` digest. With an ImageSet present the operator refuses to deploy an image the
+  set lacks (``components.GetReference``: "ImageSet did not contain image"), so labkit
+  refuses first when a pinned digest is missing.
   Files are applied server-side: idempotent, and free of client-side apply's annotation size
   limit, the reason Calico's guide says ``create`` for the CRD bundle.
 * ``manifest`` (``calico.yaml``, lighter): calico-node and kube-controllers in kube-system.
   Its default pool comes from environment variables of calico-node, which labkit sets to the
   lab's default pool (otherwise Calico takes the whole pod CIDR and the dedicated pools would
-  overlap it).
+  overlap it). Every container and init container image is rewritten to its pinned digest
+  (:func:`pin_image_refs`, fail-closed: an image without a pin stops the install).
 
 The dedicated pools (``clusters/calico/ippools.yaml``) are applied once Calico serves them:
 through the Calico API server (projectcalico.org/v3) with the operator, as
@@ -22,17 +30,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from labkit.cluster.address_plan import AddressPlan
-from labkit.cluster.kind.pins import CalicoRelease, ManifestPin
+from labkit.cluster.kind.pins import CalicoRelease, ImagePin, ManifestPin
 from labkit.cluster.kubectl import Kubectl
+from labkit.cluster.labdir import temporary_beside
 from labkit.cluster.paths import cache_dir, clusters_dir
 from labkit.cluster.progress import Progress
 from labkit.errors import ClusterError
@@ -88,7 +96,7 @@ def fetch_manifest(
             log.warning("cached %s does not match its pin; downloading it again", dest)
             dest.unlink()
     cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=pin.file_name, dir=cache)
+    fd, tmp_name = temporary_beside(dest)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -103,6 +111,81 @@ def fetch_manifest(
         tmp.replace(dest)
     finally:
         tmp.unlink(missing_ok=True)
+    return dest
+
+
+def pin_image_refs(docs: list[dict[str, Any]], pins: Sequence[ImagePin], what: str) -> int:
+    """Rewrite every pod template's container and init container ``image`` in ``docs`` to
+    the pinned ``name:tag@sha256:...`` in place; returns how many were rewritten.
+
+    Fail-closed: an image that has no pin (or a pin without a digest) raises
+    :class:`ClusterError`, so nothing of ``what`` runs by tag. References already by digest
+    must carry a pinned digest.
+    """
+    by_tag = {p.tag_ref: p for p in pins}
+    by_tag.update({p.tag_ref.split("/", 1)[1]: p for p in pins})
+    count = 0
+    for doc in docs:
+        for container in _containers(doc):
+            image = str(container.get("image", ""))
+            tag, _, digest = image.partition("@")
+            pin = by_tag.get(tag.removeprefix("docker.io/"))
+            if pin is None or pin.digest is None or (digest and digest != pin.digest):
+                name = (doc.get("metadata") or {}).get("name", "?")
+                raise ClusterError(
+                    f"{what}: {doc.get('kind')} {name}: image {image!r} has no pinned digest "
+                    "in clusters/calico/versions.yaml; labkit will not run it by tag\n    fix: "
+                    "pin it there (name:tag with its sha256 digest), or use the pinned release"
+                )
+            container["image"] = pin.ref
+            count += 1
+    return count
+
+
+def _containers(doc: Any) -> list[dict[str, Any]]:
+    """Containers and init containers of a workload (or a Pod)."""
+    if not isinstance(doc, dict):
+        return []
+    spec = doc.get("spec") or {}
+    pod_spec = spec if doc.get("kind") == "Pod" else ((spec.get("template") or {}).get("spec"))
+    if not isinstance(pod_spec, dict):
+        return []
+    return [
+        c
+        for key in ("initContainers", "containers")
+        for c in pod_spec.get(key) or ()
+        if isinstance(c, dict)
+    ]
+
+
+def image_set(release: CalicoRelease) -> dict[str, Any]:
+    """The operator's ``ImageSet`` for ``release``: every image the operator deploys, by
+    digest (the operator image itself is pinned in its Deployment instead)."""
+    pins = release.require_digests("operator")
+    return {
+        "apiVersion": "operator.tigera.io/v1",
+        "kind": "ImageSet",
+        "metadata": {"name": f"calico-{release.version}", "labels": {"labkit.dev/managed": "true"}},
+        "spec": {
+            "images": [
+                {"image": p.path, "digest": p.digest}
+                for p in pins
+                if p.tag_ref != release.operator_image
+            ]
+        },
+    }
+
+
+def pinned_operator_manifest(source: Path, release: CalicoRelease, dest: Path) -> Path:
+    """``tigera-operator.yaml`` with the operator's image at its pinned digest."""
+    pins = [p for p in release.require_digests("operator") if p.tag_ref == release.operator_image]
+    docs = [d for d in yaml.safe_load_all(source.read_text(encoding="utf-8")) if d]
+    if pin_image_refs(docs, pins, source.name) == 0:
+        raise ClusterError(
+            f"{source.name}: no container runs {release.operator_image}; is the pinned "
+            "manifest the right file?"
+        )
+    dest.write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
     return dest
 
 
@@ -138,6 +221,14 @@ def patch_manifest_pool(text: str, plan: AddressPlan) -> str:
     return yaml.safe_dump_all(docs, sort_keys=False)
 
 
+def manifest_for_lab(text: str, plan: AddressPlan, release: CalicoRelease) -> str:
+    """``calico.yaml`` as labkit applies it: the lab's default pool and every image by its
+    pinned digest."""
+    docs = [d for d in yaml.safe_load_all(patch_manifest_pool(text, plan)) if d]
+    pin_image_refs(docs, release.require_digests("manifest"), "calico.yaml")
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
 def ippool_docs(mode: str, root: Path | None = None) -> list[dict[str, Any]]:
     """The dedicated pools, in the API the install serves."""
     path = (root or clusters_dir()) / "calico" / "ippools.yaml"
@@ -161,6 +252,7 @@ def install(
     cache = release_cache(release)
     root = clusters_dir()
     if mode == "operator":
+        images = image_set(release)  # refuses before anything is applied when a digest is missing
         progress.advance(f"Calico {release.version}: CRDs")
         kube.apply_file(
             fetch_manifest(release.manifest("crds"), cache, download=download), timeout=300
@@ -173,21 +265,30 @@ def install(
                 "crd/installations.operator.tigera.io",
                 "crd/apiservers.operator.tigera.io",
                 "crd/tigerastatuses.operator.tigera.io",
+                "crd/imagesets.operator.tigera.io",
             ],
             timeout=150,
         )
-        progress.advance(f"Calico {release.version}: operator {release.operator_image}")
-        kube.apply_file(fetch_manifest(release.manifest("operator"), cache, download=download))
+        progress.advance(f"Calico {release.version}: ImageSet {images['metadata']['name']}")
+        kube.apply([images])
+        progress.advance(f"Calico {release.version}: operator {release.operator_image} (by digest)")
+        operator = pinned_operator_manifest(
+            fetch_manifest(release.manifest("operator"), cache, download=download),
+            release,
+            cache / "tigera-operator.labkit.yaml",
+        )
+        kube.apply_file(operator)
         progress.advance("Calico: Installation and APIServer (clusters/calico/installation.yaml)")
         kube.apply_file(root / "calico" / "installation.yaml")
     elif mode == "manifest":
         source = fetch_manifest(release.manifest("manifest"), cache, download=download)
         patched = cache / "calico.labkit.yaml"
         patched.write_text(
-            patch_manifest_pool(source.read_text(encoding="utf-8"), plan), encoding="utf-8"
+            manifest_for_lab(source.read_text(encoding="utf-8"), plan, release), encoding="utf-8"
         )
         progress.advance(
-            f"Calico {release.version}: calico.yaml (default pool {plan.default.cidr})"
+            f"Calico {release.version}: calico.yaml (default pool {plan.default.cidr}, "
+            "images by digest)"
         )
         kube.apply_file(patched, timeout=300)
     else:

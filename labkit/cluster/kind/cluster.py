@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from labkit.cluster import commands, doctor
@@ -36,18 +37,24 @@ from labkit.cluster.kind.options import (
     kubernetes_minor,
 )
 from labkit.cluster.kind.pins import CALICO_MODES, CalicoRelease, Pins, load_pins
+from labkit.cluster.kind.preflight import preflight
 from labkit.cluster.kube import KubeCluster
 from labkit.cluster.kubectl import Kubectl
 from labkit.cluster.paths import default_kubeconfig
 from labkit.cluster.progress import LogProgress, Progress
-from labkit.errors import ClusterError, ClusterNotReady, PrerequisiteMissing
+from labkit.errors import ClusterError, ClusterNotReady, CommandFailed, PrerequisiteMissing
 
 __all__ = ["KindCluster", "KindOptions", "create_command", "effective_node_image", "kind_clusters"]
 
 log = logging.getLogger(__name__)
 
 KIND_CREATE_TIMEOUT = 600.0
-COREDNS = ("deployment", "kube-system", "coredns")
+COREDNS = ("deployments", "kube-system", "coredns")
+
+
+API_RESUME_WAIT_S = 180.0
+"""How long ``up`` waits for the API server of an existing cluster: after a laptop resumes,
+the node containers restart first and the API server answers a minute or two later."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class Health:
     ready: bool
     recreate: str = ""
     reason: str = ""
+    fix: str = ""
 
 
 class KindCluster(KubeCluster):
@@ -76,8 +84,22 @@ class KindCluster(KubeCluster):
 
     # -- lifecycle ----------------------------------------------------------------------------
     @classmethod
-    def up(cls, options: KindOptions, progress: Progress | None = None) -> KindCluster:
-        """Create, repair or reuse the cluster; returns it only once policy is enforced."""
+    def up(
+        cls,
+        options: KindOptions,
+        progress: Progress | None = None,
+        *,
+        recreate: bool = False,
+        interrupted: bool = False,
+        before_create: Callable[[], None] | None = None,
+    ) -> KindCluster:
+        """Create, repair or reuse the cluster; returns it only once policy is enforced.
+
+        A cluster is deleted only when ``recreate`` asks for it, or when ``interrupted`` (the
+        lab record says a ``kind create`` did not finish) and it cannot be used; any other
+        cluster that cannot be reused raises :class:`ClusterNotReady` with the advice to retry
+        or to ``labkit up --recreate``. ``before_create`` runs just before ``kind create`` (the
+        lifecycle records the backend there, so an interrupted create is found again)."""
         progress = progress or LogProgress()
         started = time.monotonic()
         progress.step("checking prerequisites")
@@ -97,15 +119,18 @@ class KindCluster(KubeCluster):
                 f"unknown Calico install mode {options.calico_mode!r}\n    fix: "
                 "use operator or manifest"
             )
+        preflight(options, progress)  # image digests, kind >= 0.32, host, kind network
         pins = load_pins()
         release = pins.calico_release(options.calico_version or None)
         plan = load_address_plan()
         config, _ = load_config(options.nodes)
         image, why_image = effective_node_image(options, pins, doctor.cgroup_v2())
         cluster = cls(options, image, release)
-        if options.name in kind_clusters():
-            export_kubeconfig(options)
-            health = cluster._health(plan, pins)
+        if options.name in kind_clusters() and recreate:
+            progress.step(f"re-creating kind cluster {options.name} (--recreate)")
+            commands.run(delete_command(options), timeout=300)
+        elif options.name in kind_clusters():
+            health = cluster._reusable(plan, pins, progress)
             if health.ready:
                 progress.finish(
                     f"kind cluster {options.name} is ready (reused in "
@@ -113,8 +138,7 @@ class KindCluster(KubeCluster):
                 )
                 return cluster
             if health.recreate:
-                progress.step(f"re-creating kind cluster {options.name}: {health.recreate}")
-                commands.run(delete_command(options), timeout=300)
+                cluster._replace_unusable(health, interrupted, progress)
             else:
                 progress.step(f"repairing kind cluster {options.name}: {health.reason}")
         if options.name not in kind_clusters():
@@ -124,6 +148,8 @@ class KindCluster(KubeCluster):
                 f"{image}: {why_image})"
             )
             options.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+            if before_create is not None:
+                before_create()
             commands.run(
                 create_command(options, config, image),
                 timeout=KIND_CREATE_TIMEOUT,
@@ -145,6 +171,72 @@ class KindCluster(KubeCluster):
         )
         return cluster
 
+    def _reusable(self, plan: AddressPlan, pins: Pins, progress: Progress) -> Health:
+        """:meth:`_health` of the cluster found, after exporting its kubeconfig and waiting
+        for its API server (up to :data:`API_RESUME_WAIT_S`, saying so)."""
+        try:
+            export_kubeconfig(self.options)
+        except CommandFailed as exc:
+            return Health(
+                False,
+                recreate="its kubeconfig cannot be exported, so its control plane never came "
+                f"up ({_first_line(exc)})",
+            )
+        problem = self._api_problem(progress)
+        if problem:
+            return Health(
+                False,
+                recreate=f"its API server does not answer ({problem})",
+                fix=f"run `labkit up` again in a minute: after a laptop resumes, the node "
+                "containers restart first (`docker ps -a --filter "
+                f"label=io.x-k8s.kind.cluster={self.options.name}` shows them)",
+            )
+        return self._health(plan, pins)
+
+    def _api_problem(self, progress: Progress) -> str:
+        """``""`` once the API server answers, else why it did not within
+        :data:`API_RESUME_WAIT_S` (the wait is announced)."""
+
+        def answers() -> tuple[bool, str]:
+            return bool(self.reads.list("nodes").items), "no nodes yet"
+
+        try:
+            if answers()[0]:
+                return ""
+        except ClusterError as exc:
+            first = _first_line(exc)
+        else:
+            first = "no nodes yet"
+        progress.advance(
+            f"the API server of kind cluster {self.options.name} does not answer yet ({first}); "
+            f"after a laptop resumes it takes a minute or two: waiting up to "
+            f"{API_RESUME_WAIT_S:.0f} s"
+        )
+        try:
+            readiness.wait_for(
+                "Kubernetes API", answers, timeout=API_RESUME_WAIT_S, progress=progress
+            )
+        except ClusterError as exc:
+            return _first_line(exc)
+        return ""
+
+    def _replace_unusable(self, health: Health, interrupted: bool, progress: Progress) -> None:
+        """Delete the cluster found when an interrupted ``kind create`` left it unusable;
+        otherwise refuse, saying how to retry or to ask for ``--recreate``."""
+        name = self.options.name
+        if not interrupted:
+            fix = f"{health.fix}; or " if health.fix else ""
+            raise ClusterNotReady(
+                f"kind cluster {name} cannot be reused: {health.recreate}\n    fix: {fix}"
+                f"`labkit up --recreate` deletes it and creates it again (what you applied "
+                "to it is lost); labkit never deletes a cluster unless asked"
+            )
+        progress.step(
+            f"re-creating kind cluster {name}: an interrupted `labkit up` left it half-made "
+            f"({health.recreate})"
+        )
+        commands.run(delete_command(self.options), timeout=300)
+
     def _remaining(self, started: float) -> float:
         left = self.options.timeout_s - (time.monotonic() - started)
         if left <= 0:
@@ -163,35 +255,35 @@ class KindCluster(KubeCluster):
         progress: Progress,
         started: float,
     ) -> None:
-        kube, mode = self.kubectl, self.options.calico_mode
+        kube, mode, reads = self.kubectl, self.options.calico_mode, self.reads
         progress.step(f"Calico {release.version} ({mode})", total=6)
         readiness.wait_for(
             "Kubernetes API",
-            lambda: (bool(kube.items(["get", "nodes"])), ""),
+            lambda: (bool(reads.list("nodes").items), ""),
             timeout=min(120.0, self._remaining(started)),
             progress=progress,
         )
         calico.install(kube, release, mode, plan, progress)
         if mode == "operator":
-            readiness.wait_for(
+            readiness.wait(
                 "Calico (tigerastatus)",
-                readiness.tigerastatus_check(kube),
+                readiness.tigerastatus_wait(reads),
                 timeout=self._remaining(started),
                 progress=progress,
                 fix="`kubectl get tigerastatus` and `kubectl get pods -n "
                 "calico-system` show the component that waits",
             )
         else:
-            readiness.wait_for(
+            readiness.wait(
                 "calico-node",
-                readiness.rollout_check(kube, "daemonset", "kube-system", "calico-node"),
+                readiness.rollout_wait(reads, "daemonsets", "kube-system", "calico-node"),
                 timeout=self._remaining(started),
                 progress=progress,
                 fix="`kubectl -n kube-system describe ds calico-node`",
             )
-        readiness.wait_for(
+        readiness.wait(
             "nodes",
-            readiness.nodes_check(kube, self.options.nodes),
+            readiness.nodes_wait(reads, self.options.nodes),
             timeout=self._remaining(started),
             progress=progress,
             fix="`kubectl describe nodes`; CNI problems show in the Ready condition's message",
@@ -204,9 +296,9 @@ class KindCluster(KubeCluster):
             progress=progress,
             fix="`kubectl get ippools.crd.projectcalico.org`",
         )
-        readiness.wait_for(
+        readiness.wait(
             "CoreDNS",
-            readiness.rollout_check(kube, *COREDNS),
+            readiness.rollout_wait(reads, *COREDNS),
             timeout=self._remaining(started),
             progress=progress,
             fix="CoreDNS stays Pending until the CNI works: check Calico",
@@ -226,11 +318,11 @@ class KindCluster(KubeCluster):
         try:
             readiness.wait_for(
                 "Kubernetes API",
-                lambda: (bool(kube.items(["get", "nodes"])), ""),
+                lambda: (bool(self.reads.list("nodes").items), ""),
                 timeout=60,
                 progress=LogProgress(),
             )
-            nodes = kube.items(["get", "nodes"])
+            nodes = self.reads.list("nodes").items
         except ClusterError as exc:
             return Health(False, recreate=f"its API server does not answer ({exc})")
         if len(nodes) != self.options.nodes:
@@ -247,22 +339,24 @@ class KindCluster(KubeCluster):
                 f"{self.kubernetes_version}",
             )
         operator = bool(
-            kube.items(["get", "namespaces", "--field-selector", "metadata.name=tigera-operator"])
+            self.reads.list("namespaces", field_selector="metadata.name=tigera-operator").items
         )
         if operator != (self.options.calico_mode == "operator"):
             return Health(False, recreate="Calico was installed in the other mode")
         checks = [readiness.nodes_ready(nodes, self.options.nodes)]
         try:
             if self.options.calico_mode == "operator":
-                checks.append(readiness.tigerastatus_check(kube)())
+                checks.append(readiness.tigerastatus_wait(self.reads).check())
             else:
                 checks.append(
-                    readiness.rollout_check(kube, "daemonset", "kube-system", "calico-node")()
+                    readiness.rollout_wait(
+                        self.reads, "daemonsets", "kube-system", "calico-node"
+                    ).check()
                 )
             problems = calico.verify_pools(kube, plan)
             checks.append((not problems, "; ".join(problems)))
             checks.append(self._lab_pods_ready())
-            identity = cluster_identity(kube)
+            identity = cluster_identity(self.reads)
         except ClusterError as exc:
             return Health(False, reason=str(exc).splitlines()[0])
         cached = load_cached(canary_cache(self.name, self.options.name), identity)
@@ -278,9 +372,13 @@ class KindCluster(KubeCluster):
 
         objects = list(topology_manifests())
         expected = sum(1 for o in objects if o.kind == "Pod")
-        return readiness.pods_check(
-            self.kubectl, lab_namespaces(objects), expected, lab_pod_keys(objects)
-        )()
+        return readiness.pods_wait(
+            self.reads,
+            lab_namespaces(objects),
+            expected,
+            lab_pod_keys(objects),
+            "labkit.dev/managed=true",
+        ).check()
 
     @classmethod
     def attach(cls, options: KindOptions) -> KindCluster:
@@ -305,19 +403,21 @@ class KindCluster(KubeCluster):
 
     # -- description ---------------------------------------------------------------------------
     def status(self) -> ClusterStatus:
-        kube, mode = self.kubectl, self.options.calico_mode
+        mode = self.options.calico_mode
         version = self.release.version if self.release else "?"
         try:
-            nodes = kube.items(["get", "nodes"])
+            nodes = self.reads.list("nodes").items
             nodes_ok, nodes_msg = readiness.nodes_ready(nodes, self.options.nodes)
             if mode == "operator":
-                cni_ok, cni_msg = readiness.tigerastatus_check(kube)()
+                cni_ok, cni_msg = readiness.tigerastatus_wait(self.reads).check()
             else:
-                cni_ok, cni_msg = readiness.rollout_check(
-                    kube, "daemonset", "kube-system", "calico-node"
-                )()
+                cni_ok, cni_msg = readiness.rollout_wait(
+                    self.reads, "daemonsets", "kube-system", "calico-node"
+                ).check()
             pods_ok, pods_msg = self._lab_pods_ready()
-            cached = load_cached(canary_cache(self.name, self.options.name), cluster_identity(kube))
+            cached = load_cached(
+                canary_cache(self.name, self.options.name), cluster_identity(self.reads)
+            )
         except ClusterError as exc:
             return ClusterStatus(
                 self.name,
@@ -353,3 +453,11 @@ def _pools_applied(kube: Kubectl, mode: str, plan: AddressPlan) -> tuple[bool, s
     calico.apply_pools(kube, mode)
     problems = calico.verify_pools(kube, plan)
     return not problems, "; ".join(problems)
+
+
+def _first_line(exc: Exception) -> str:
+    """What went wrong in one line: a failed command's last line of stderr (where kind and
+    kubectl say why), else the error's first line."""
+    if isinstance(exc, CommandFailed) and exc.stderr.strip():
+        return exc.stderr.strip().splitlines()[-1]
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -11,6 +11,11 @@
 
 ``docker save`` of a digest reference keeps no name, so the node image is saved by tag and
 matched back by the image ID recorded at save time (:func:`resolve_node_image`).
+
+Every command goes through the engine kind uses (:mod:`labkit.cluster.kind.provider`):
+``docker``, or ``podman`` with ``KIND_EXPERIMENTAL_PROVIDER=podman`` or when Docker is absent.
+A pull that fails (a proxy, a registry rate limit, no network) says how to carry the images
+in instead (:data:`labkit.cluster.image_pull.FIX`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from labkit.cluster import commands
+from labkit.cluster.image_pull import pull_fix
+from labkit.cluster.kind import provider
 from labkit.cluster.kind.calico import fetch_manifest, release_cache, verify_manifest
 from labkit.cluster.kind.pins import CalicoRelease, Pins
 from labkit.cluster.paths import lab_home
@@ -50,8 +57,9 @@ def tag_of(image: str) -> str:
 
 
 def platform() -> str:
+    engine = provider.detect()
     done = commands.run(
-        ["docker", "version", "--format", "{{.Server.Arch}}"], timeout=30, hint="start Docker first"
+        engine.arch_command(), timeout=30, hint=f"start {engine.tool} first (`labkit doctor`)"
     )
     arch = ARCHES.get(done.stdout.strip(), done.stdout.strip() or "amd64")
     return f"linux/{arch}"
@@ -59,7 +67,9 @@ def platform() -> str:
 
 def image_id(image: str) -> str | None:
     done = commands.run(
-        ["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout=30, check=False
+        [provider.detect().tool, "image", "inspect", "--format", "{{.Id}}", image],
+        timeout=30,
+        check=False,
     )
     if done.returncode != 0:
         return None
@@ -68,29 +78,34 @@ def image_id(image: str) -> str | None:
 
 def docker_save(archive: Path, refs: Sequence[str], plat: str) -> None:
     """``docker save --platform`` (one platform: Docker API 1.48+, Docker 28); older engines
-    refuse the flag and save without it (their classic image store holds one platform)."""
+    refuse the flag and save without it (their classic image store holds one platform).
+    ``podman save --multi-image-archive`` (podman keeps the one platform it pulled)."""
+    engine = provider.detect()
     try:
-        commands.run(
-            ["docker", "save", "--platform", plat, "-o", str(archive), *refs], timeout=PULL_TIMEOUT
-        )
+        commands.run(engine.save_command(str(archive), list(refs), plat), timeout=PULL_TIMEOUT)
     except CommandFailed as exc:
         text = exc.stderr.lower()
-        if exc.timed_out or not ("unknown flag" in text or "api version" in text):
+        if (
+            engine.is_podman
+            or exc.timed_out
+            or not ("unknown flag" in text or "api version" in text)
+        ):
             raise
         log.info("this Docker cannot save one platform; saving the images whole")
-        commands.run(["docker", "save", "-o", str(archive), *refs], timeout=PULL_TIMEOUT)
+        commands.run(engine.save_command(str(archive), list(refs), None), timeout=PULL_TIMEOUT)
 
 
 def pull(images: Sequence[str], progress: Progress, *, plat: str | None = None) -> None:
     plat = plat or platform()
-    progress.step(f"pulling {len(images)} images ({plat})", total=len(images))
+    tool = provider.detect().tool
+    progress.step(f"pulling {len(images)} images ({plat}, {tool})", total=len(images))
     for image in images:
         progress.advance(image)
         commands.run(
-            ["docker", "pull", "--platform", plat, image],
+            [tool, "pull", "--platform", plat, image],
             timeout=PULL_TIMEOUT,
             hint="check the network and registry rate limits (Docker Hub limits "
-            "anonymous pulls; `docker login` raises them)",
+            f"anonymous pulls; `{tool} login` raises them); " + pull_fix(),
         )
     progress.finish("pulled")
 
@@ -119,10 +134,11 @@ def save(
         found = image_id(image)
         if found is None:
             raise ClusterError(
-                f"image {image} is not in Docker\n    fix: run `labkit images pull` first"
+                f"image {image} is not in {provider.detect().tool}\n    fix: run "
+                "`labkit images pull` first"
             )
         if ref != image:
-            commands.run(["docker", "tag", found, ref], timeout=30)
+            commands.run([provider.detect().tool, "tag", found, ref], timeout=30)
         ids[ref] = found
     archive.parent.mkdir(parents=True, exist_ok=True)
     progress.step(f"saving {len(refs)} images to {archive}")
@@ -161,8 +177,9 @@ def load(
             f"{archive}: no such archive\n    fix: pass the file written by "
             "`labkit images save --archive PATH`"
         )
-    progress.step(f"loading {archive} into Docker")
-    commands.run(["docker", "load", "-i", str(archive)], timeout=PULL_TIMEOUT)
+    engine = provider.detect()
+    progress.step(f"loading {archive} into {engine.tool}")
+    commands.run([engine.tool, "load", "-i", str(archive)], timeout=PULL_TIMEOUT)
     sidecar = Path(f"{archive}.json")
     record: dict[str, object] = {}
     if sidecar.is_file():
@@ -201,6 +218,7 @@ def load_into_cluster(
         commands.run(
             ["kind", "load", "image-archive", str(tar), "--name", cluster_name],
             timeout=PULL_TIMEOUT,
+            env=provider.detect().kind_env() or None,
         )
     return present
 

@@ -26,7 +26,10 @@ class KindOptions:
 
     name: str = "labkit"
     nodes: int = 3
-    calico_mode: str = "operator"
+    calico_mode: str = "manifest"
+    """``manifest`` (calico.yaml, every image pinned by digest) until the operator's ImageSet
+    digests are recorded in ``clusters/calico/versions.yaml``; ``operator`` refuses to start
+    while any of them is missing (labkit never runs a Calico image by tag)."""
     kubeconfig: Path = field(default_factory=default_kubeconfig)
     node_image: str = field(default_factory=_default_node_image)
     timeout_s: float = 1200.0

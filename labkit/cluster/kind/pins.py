@@ -1,5 +1,7 @@
 """Pinned versions (``clusters/calico/versions.yaml``): kind, node images by digest, Calico
-releases with manifest URLs, sizes and sha256 sums, and the images each install runs."""
+releases with manifest URLs, sizes and sha256 sums, and the images each install runs, each
+with its digest (or ``null`` with the fix, when no digest could be verified: see
+:meth:`CalicoRelease.require_digests`)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,42 @@ from labkit.errors import ClusterError
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 DIGEST_REF = re.compile(r"^[a-z0-9./-]+:v?[0-9][\w.-]*@sha256:[0-9a-f]{64}$")
+TAG_REF = re.compile(r"^[a-z0-9.-]+(?::[0-9]+)?/[a-z0-9./_-]+:[\w][\w.-]*$")
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 CALICO_MODES = ("operator", "manifest")
+DIGEST_FIX = (
+    "on a machine with registry access run `docker buildx imagetools inspect {ref}` (or "
+    "`crane digest {ref}`) and set its digest in {source}, with verified: true"
+)
+
+
+@dataclass(frozen=True)
+class ImagePin:
+    """One image by tag (``quay.io/calico/node:v3.32.1``) and its pinned index digest.
+
+    ``digest`` is ``None`` when no digest could be verified (the pins say why); ``verified``
+    says whether the digest was checked against the registry or copied from a public file.
+    """
+
+    tag_ref: str
+    digest: str | None
+    verified: bool
+    modes: tuple[str, ...]
+
+    @property
+    def ref(self) -> str:
+        """``name:tag@sha256:...`` (the tag stays for people; the runtime pulls the digest)."""
+        return f"{self.tag_ref}@{self.digest}" if self.digest else self.tag_ref
+
+    @property
+    def repository(self) -> str:
+        """``quay.io/calico/node``."""
+        return self.tag_ref.rsplit(":", 1)[0]
+
+    @property
+    def path(self) -> str:
+        """The name without registry, tag or digest (``calico/node``): what an ImageSet lists."""
+        return self.repository.split("/", 1)[1]
 
 
 @dataclass(frozen=True)
@@ -36,8 +73,8 @@ class CalicoRelease:
     operator_image: str
     tested_kubernetes: tuple[str, ...]
     manifests: tuple[ManifestPin, ...]
-    operator_images: tuple[str, ...]
-    manifest_images: tuple[str, ...]
+    image_pins: tuple[ImagePin, ...]
+    source: str = ""
 
     def manifest(self, role: str) -> ManifestPin:
         for pin in self.manifests:
@@ -45,8 +82,49 @@ class CalicoRelease:
                 return pin
         raise ClusterError(f"Calico {self.version}: no manifest pinned for {role!r}")
 
+    def pins(self, mode: str) -> tuple[ImagePin, ...]:
+        """The images the ``mode`` install runs."""
+        return tuple(p for p in self.image_pins if mode in p.modes)
+
     def images(self, mode: str) -> tuple[str, ...]:
-        return self.operator_images if mode == "operator" else self.manifest_images
+        """References to pull: by digest when pinned, by tag when the digest is missing."""
+        return tuple(p.ref for p in self.pins(mode))
+
+    @property
+    def operator_images(self) -> tuple[str, ...]:
+        return self.images("operator")
+
+    @property
+    def manifest_images(self) -> tuple[str, ...]:
+        return self.images("manifest")
+
+    def pin_for(self, tag_ref: str) -> ImagePin | None:
+        """The pin of ``quay.io/calico/node:v3.32.1`` (``docker.io/`` or no registry: same)."""
+        for pin in self.image_pins:
+            if pin.tag_ref == tag_ref or pin.tag_ref.split("/", 1)[1] == tag_ref:
+                return pin
+        return None
+
+    def require_digests(self, mode: str) -> tuple[ImagePin, ...]:
+        """The ``mode`` pins, every one with a digest; raises :class:`ClusterError` naming
+        each image without one (labkit deploys Calico by digest only)."""
+        pins = self.pins(mode)
+        missing = [p for p in pins if p.digest is None]
+        if missing:
+            where = self.source or "clusters/calico/versions.yaml"
+            raise ClusterError(
+                f"{where}: Calico {self.version} ({mode} install): no digest pinned for "
+                + ", ".join(p.tag_ref for p in missing)
+                + "; labkit deploys Calico images by digest only\n    fix: "
+                + DIGEST_FIX.format(ref=missing[0].tag_ref, source=where)
+                + (" (same for the others)" if len(missing) > 1 else "")
+                + (
+                    "; until then `labkit up --calico manifest` uses the pinned images of calico.yaml"
+                    if mode == "operator" and all(p.digest for p in self.pins("manifest"))
+                    else ""
+                )
+            )
+        return pins
 
 
 @dataclass(frozen=True)
@@ -65,8 +143,14 @@ class Pins:
     node_image: NodeImage
     node_image_cgroup_v1: NodeImage
     agnhost_image: str
+    agnhost_verified: bool
     calico_default: str
     calico: tuple[CalicoRelease, ...]
+
+    @property
+    def agnhost_tag(self) -> str:
+        """``registry.k8s.io/e2e-test-images/agnhost:2.66.1`` (the pin without its digest)."""
+        return self.agnhost_image.split("@", 1)[0]
 
     def calico_release(self, version: str | None = None) -> CalicoRelease:
         wanted = version or self.calico_default
@@ -86,6 +170,53 @@ def _get(data: Any, path: str, source: str) -> Any:
             raise ClusterError(f"{source}: {path} is missing")
         node = node[part]
     return node
+
+
+def _image_pins(entries: Any, where: str, source: str) -> tuple[ImagePin, ...]:
+    """``{tag ref: {digest, verified, modes}}`` -> pins; a digest may be null (missing), but
+    a digest that is given must be ``sha256:`` and 64 lowercase hex digits."""
+    if not isinstance(entries, dict) or not entries:
+        raise ClusterError(f"{source}: {where} must map each image (name:tag) to its digest")
+    pins = []
+    for ref, entry in entries.items():
+        field = f"{where}.{ref}"
+        if not isinstance(entry, dict):
+            raise ClusterError(f"{source}: {field} must be a mapping (digest, verified, modes)")
+        if not TAG_REF.match(str(ref)) or "@" in str(ref):
+            raise ClusterError(
+                f"{source}: {field}: the key must be registry/name:tag (the digest goes in digest:)"
+            )
+        digest = entry.get("digest")
+        if digest is not None and not DIGEST.match(str(digest)):
+            raise ClusterError(
+                f"{source}: {field}.digest must be sha256:<64 lowercase hex> or null, "
+                f"found {digest!r}"
+            )
+        modes = tuple(str(m) for m in entry.get("modes") or ())
+        if not modes or set(modes) - set(CALICO_MODES):
+            raise ClusterError(
+                f"{source}: {field}.modes must list operator and/or manifest, found {modes}"
+            )
+        pins.append(
+            ImagePin(
+                str(ref),
+                None if digest is None else str(digest),
+                bool(entry.get("verified", False)),
+                modes,
+            )
+        )
+    return tuple(pins)
+
+
+def _agnhost(data: Any, source: str) -> str:
+    image = str(_get(data, "agnhost.image", source))
+    if not DIGEST_REF.match(image):
+        raise ClusterError(
+            f"{source}: agnhost.image must be pinned by digest (name:tag@sha256:<64 hex>), "
+            f"found {image!r}\n    fix: "
+            + DIGEST_FIX.format(ref=image.split("@", 1)[0], source=source)
+        )
+    return image
 
 
 def load_pins(path: Path | None = None) -> Pins:
@@ -118,15 +249,14 @@ def load_pins(path: Path | None = None) -> Pins:
             if f"/{version}/" not in url or not url.startswith("https://"):
                 raise ClusterError(f"{source}: {where}.url must be an https URL at tag {version}")
             manifests.append(ManifestPin(str(role), url, int(m.get("size", 0)), sha))
-        images = rel.get("images") or {}
         releases.append(
             CalicoRelease(
                 str(version),
                 str(rel.get("operator_image", "")),
                 tuple(str(v) for v in rel.get("tested_kubernetes") or ()),
                 tuple(manifests),
-                tuple(images.get("operator") or ()),
-                tuple(images.get("manifest") or ()),
+                _image_pins(rel.get("images"), f"calico.releases.{version}.images", source),
+                source,
             )
         )
     return Pins(
@@ -136,7 +266,8 @@ def load_pins(path: Path | None = None) -> Pins:
         kubectl_version=str(_get(data, "kubectl.version", source)),
         node_image=node("default"),
         node_image_cgroup_v1=node("cgroup_v1"),
-        agnhost_image=str(_get(data, "agnhost.image", source)),
+        agnhost_image=_agnhost(data, source),
+        agnhost_verified=bool(_get(data, "agnhost", source).get("verified", False)),
         calico_default=str(_get(data, "calico.default", source)),
         calico=tuple(releases),
     )

@@ -38,12 +38,14 @@ def plan_text(options: KindOptions) -> str:
     if options.calico_mode == "operator":
         steps = [
             cache + release.manifest("crds").file_name,
-            cache + release.manifest("operator").file_name,
+            f"ImageSet calico-{release.version} (every operator-deployed image by digest)",
+            cache + "tigera-operator.labkit.yaml (the operator's image set to its digest)",
             "clusters/calico/installation.yaml",
         ]
     else:
         steps = [
-            cache + "calico.labkit.yaml (calico.yaml, calico-node's default pool set to the lab's)"
+            cache + "calico.labkit.yaml (calico.yaml, calico-node's default pool set to the "
+            "lab's, every image by digest)"
         ]
     lines += [
         "  "
@@ -76,4 +78,18 @@ def plan_text(options: KindOptions) -> str:
         "images:",
         *("  " + i for i in images.lab_images(pins, release, options.calico_mode, image)),
     ]
+    missing = [p.tag_ref for p in release.pins(options.calico_mode) if p.digest is None]
+    unverified = [
+        p.tag_ref for p in release.pins(options.calico_mode) if p.digest and not p.verified
+    ]
+    if missing:
+        lines.append(
+            "NO DIGEST PINNED (up refuses until set in clusters/calico/versions.yaml): "
+            + ", ".join(missing)
+        )
+    if unverified or not pins.agnhost_verified:
+        lines.append(
+            "digests not verified against their registry (see clusters/calico/versions.yaml): "
+            + ", ".join([*unverified, *([] if pins.agnhost_verified else [pins.agnhost_tag])])
+        )
     return "\n".join(lines)

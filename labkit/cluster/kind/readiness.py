@@ -1,9 +1,11 @@
 """Waiting for a cluster to become ready, saying exactly what is not.
 
 Each ``*_ready`` function reads API objects (as ``kubectl get -o json`` returns them) and
-answers ``(ready, what is missing)``; :func:`wait_for` polls one of them with progress and a
-timeout, and on timeout raises :class:`ClusterNotReady` naming what is still not ready and
-how to fix it. Conditions used (Kubernetes / Calico API):
+answers ``(ready, what is missing)``; the ``*_wait`` functions bind one to a list of a
+cluster's objects (:class:`labkit.cluster.reads.ObjectWait`) and :func:`wait` waits on it
+with :func:`labkit.cluster.waits.wait_for` (a watch through the official client, else
+polling), which on timeout raises :class:`ClusterNotReady` naming what is still not ready
+and how to fix it. Conditions used (Kubernetes / Calico API):
 * Node: condition ``Ready`` is ``True``.
 * TigeraStatus (operator install): condition ``Available`` is ``True`` (not ``Ready``);
   the objects appear only after the operator starts, so "none yet" is not ready.
@@ -15,18 +17,18 @@ how to fix it. Conditions used (Kubernetes / Calico API):
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from labkit.cluster.kubectl import Kubectl
 from labkit.cluster.live_inventory import pod_not_ready
 from labkit.cluster.progress import Progress
-from labkit.errors import ClusterError, ClusterNotReady
+from labkit.cluster.reads import ObjectWait, Reads
+from labkit.cluster.waits import Check, wait_for
+
+__all__ = ["Check", "wait_for"]
 
 log = logging.getLogger(__name__)
 
-Check = Callable[[], tuple[bool, str]]
 Obj = Mapping[str, Any]
 
 
@@ -112,75 +114,76 @@ def pods_ready(items: Iterable[Obj], expected: int | None = None) -> tuple[bool,
     return (not waiting), shown or f"{len(pods)} pod(s) Ready"
 
 
-def wait_for(
+def wait(
     what: str,
-    check: Check,
+    on: ObjectWait,
     *,
     timeout: float,
-    progress: Progress,
-    interval: float = 2.0,
+    progress: Progress | None = None,
     fix: str = "",
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> float:
-    """Poll ``check`` until it is ready; returns the seconds it took.
-
-    Errors from the check (the API server not answering yet) count as "not ready" with
-    their first line as the reason.
-    """
-    start = clock()
-    last = ""
-    while True:
-        try:
-            ok, message = check()
-        except ClusterError as exc:
-            ok, message = False, str(exc).splitlines()[0]
-        elapsed = clock() - start
-        if ok:
-            log.info("%s ready after %.0f s", what, elapsed)
-            return elapsed
-        if message != last:
-            progress.advance(f"{what}: {message}")
-            last = message
-        if elapsed >= timeout:
-            text = f"{what} not ready after {timeout:.0f} s: {message}"
-            raise ClusterNotReady(text + (f"\n    fix: {fix}" if fix else ""))
-        sleep(min(interval, timeout - elapsed))
+    """Wait until ``on`` is ready: through a watch when the reads can watch, else polling."""
+    return wait_for(what, on.check, timeout=timeout, progress=progress, pause=on.pause, fix=fix)
 
 
-# -- checks bound to a cluster ---------------------------------------------------------------
-def nodes_check(kube: Kubectl, expected: int) -> Check:
-    return lambda: nodes_ready(kube.items(["get", "nodes"]), expected)
+# -- waits bound to a cluster ----------------------------------------------------------------
+def nodes_wait(reads: Reads, expected: int | None = None) -> ObjectWait:
+    return ObjectWait(reads, "nodes", lambda items: nodes_ready(items, expected))
 
 
-def tigerastatus_check(kube: Kubectl) -> Check:
-    return lambda: tigerastatus_available(kube.items(["get", "tigerastatus"]))
+def tigerastatus_wait(reads: Reads) -> ObjectWait:
+    return ObjectWait(reads, "tigerastatuses", tigerastatus_available)
 
 
-def rollout_check(kube: Kubectl, resource: str, namespace: str, name: str) -> Check:
-    return lambda: rollout_ready(kube.get_json(["get", resource, name, "-n", namespace]))
+def rollout_wait(reads: Reads, plural: str, namespace: str, name: str) -> ObjectWait:
+    """A DaemonSet or Deployment (``plural`` ``daemonsets`` or ``deployments``) rolled out."""
+
+    def judge(items: list[dict[str, Any]]) -> tuple[bool, str]:
+        for obj in items:
+            if _name(obj) == name:
+                return rollout_ready(obj)
+        return False, f"{plural[:-1]} {namespace}/{name} does not exist yet"
+
+    return ObjectWait(reads, plural, judge, namespace=namespace)
 
 
-def pods_check(
-    kube: Kubectl,
+def pods_wait(
+    reads: Reads,
     namespaces: Iterable[str],
     expected: int | None = None,
     names: Iterable[str] | None = None,
-) -> Check:
+    label_selector: str | None = None,
+) -> ObjectWait:
     """Pods of ``namespaces`` Ready; with ``names`` (``ns/pod`` keys) only those pods count,
-    so a learner's own broken pod in a lab namespace never blocks ``labkit up``."""
+    so a learner's own broken pod in a lab namespace never blocks ``labkit up``. One
+    namespace is listed (and watched) alone; several, across namespaces by
+    ``label_selector``."""
     wanted = sorted(set(namespaces))
     only = set(names) if names is not None else None
 
-    def check() -> tuple[bool, str]:
-        items = []
-        for p in kube.items(["get", "pods", "--all-namespaces"]):
+    def judge(items: list[dict[str, Any]]) -> tuple[bool, str]:
+        chosen = []
+        for p in items:
             meta = p.get("metadata") or {}
             if meta.get("namespace") not in wanted:
                 continue
             if only is not None and f"{meta.get('namespace')}/{meta.get('name')}" not in only:
                 continue
-            items.append(p)
-        return pods_ready(items, expected)
+            chosen.append(p)
+        return pods_ready(chosen, expected)
 
-    return check
+    namespace = wanted[0] if len(wanted) == 1 else None
+    return ObjectWait(reads, "pods", judge, namespace=namespace, label_selector=label_selector)
+
+
+def gone_wait(
+    reads: Reads, plural: str, names: Iterable[str], namespace: str | None = None
+) -> ObjectWait:
+    """The objects ``names`` of ``plural`` no longer exist (deleted, finalizers done)."""
+    wanted = set(names)
+
+    def judge(items: list[dict[str, Any]]) -> tuple[bool, str]:
+        left = sorted(wanted & {_name(o) for o in items})
+        return not left, f"{len(left)} still terminating: {', '.join(left[:4])}" if left else ""
+
+    return ObjectWait(reads, plural, judge, namespace=namespace)

@@ -264,7 +264,7 @@ def _named_ports(
         return
     for index, entry in names:
         name = str(entry.port)
-        if any(t.named_port(name, entry.protocol) is not None for t in targets):
+        if any(t.named_port_numbers(name, entry.protocol) for t in targets):
             continue
         declared = sorted({cp.name for t in targets for cp in t.ports if cp.name})
         message = (

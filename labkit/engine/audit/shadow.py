@@ -46,7 +46,7 @@ def representative_addresses(ctx: AuditContext) -> list[External]:
                     points = starts.setdefault(net.version, {0})
                     points.add(int(net.network_address))
                     points.add(int(net.broadcast_address) + 1)
-    pod_ips = {p.ip for p in ctx.inventory.pods if p.ip is not None}
+    pod_ips = {address for p in ctx.inventory.pods for address in p.addresses}
     out: list[External] = []
     for version in sorted(starts):
         top = _MAX_ADDRESS[version]
@@ -104,7 +104,7 @@ class _RuleMatches:
 def _named_port_signature(peer: Endpoint, names: Sequence[tuple[str, Protocol]]) -> object:
     if isinstance(peer, External):
         return None
-    return tuple(peer.named_port(name, proto) for name, proto in names)
+    return tuple(peer.named_port_numbers(name, proto) for name, proto in names)
 
 
 def check_shadowed(ctx: AuditContext) -> Iterator[Finding]:

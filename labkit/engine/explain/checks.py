@@ -11,7 +11,7 @@ ports resolved on the destination pod (rules 6, 7, 11).
 from __future__ import annotations
 
 from labkit.engine.compiled import CompiledRule, peer_matches, port_entry_set
-from labkit.engine.endpoints import Endpoint, External
+from labkit.engine.endpoints import Endpoint, External, host_network_text, on_pod_network
 from labkit.engine.evaluator import Engine
 from labkit.engine.explain.model import PeerCheck, PortCheck, RuleCheck
 from labkit.engine.selector_words import missing_keys, required_value, selector_misses
@@ -44,10 +44,11 @@ def port_entry_text(entry: PolicyPort, destination: Endpoint) -> str:
         if entry.end_port is not None:
             return f"{proto} {entry.port}-{entry.end_port}"
         return f"{proto} {entry.port}"
-    if isinstance(destination, Pod):
-        number = destination.named_port(entry.port, entry.protocol)
-        if number is not None:
-            return f"{proto} port named '{entry.port}' ({number} on {destination.key})"
+    if on_pod_network(destination):
+        numbers = destination.named_port_numbers(entry.port, entry.protocol)
+        if numbers:
+            written = ", ".join(str(n) for n in numbers)
+            return f"{proto} port named '{entry.port}' ({written} on {destination.key})"
         return f"{proto} port named '{entry.port}' (not declared on {destination.key})"
     return f"{proto} port named '{entry.port}'"
 
@@ -62,7 +63,12 @@ def _named_port_miss(entry: PolicyPort, destination: Endpoint) -> str | None:
             f"port name '{name}' cannot match {destination.key}: names resolve on the "
             "destination pod's container ports, and an address is not a pod"
         )
-    if destination.named_port(name, entry.protocol) is not None:
+    if destination.host_network:
+        return (
+            f"port name '{name}' cannot match {destination.key}: it uses the host network, "
+            "and Calico resolves names on pod-network pods only"
+        )
+    if destination.named_port_numbers(name, entry.protocol):
         return None
     text = (
         f"port name '{name}' is not a container port of {destination.key} "
@@ -120,6 +126,42 @@ def _namespace_hints(engine: Engine, peer: Peer) -> list[str]:
     return hints
 
 
+def _check_block(index: int, text: str, peer: Peer, other: Endpoint, matched: bool) -> PeerCheck:
+    """Rule 8: an ``ipBlock`` against every address of ``other`` (a dual-stack pod has one
+    per family; a ``hostNetwork`` pod has its node's)."""
+    block = peer.ip_block
+    assert block is not None
+    addresses = other.addresses
+    owner = ""
+    if isinstance(other, Pod):
+        owner = f" (node of pod {other.key})" if other.host_network else f" (pod {other.key})"
+    if matched:
+        address = next(a for a in addresses if block.contains(a))
+        note = ""
+        if isinstance(other, Pod):
+            note = (
+                f"{address} is the address of the node of {other.key}: it uses the host network"
+                if other.host_network
+                else f"ipBlock matches pod addresses too: {address} is the address of pod "
+                f"{other.key}"
+            )
+        return PeerCheck(index, text, True, (), note)
+    if not addresses:
+        reason = f"{other.key} has no known address, so no ipBlock can match it"
+        return PeerCheck(index, text, False, (reason,))
+    reasons = []
+    for address in addresses:
+        who = f"{address}{owner}"
+        if address.version != block.cidr.version:
+            reasons.append(f"{who} is IPv{address.version}; the block is IPv{block.cidr.version}")
+        elif address not in block.cidr:
+            reasons.append(f"{who} is outside {block.cidr}")
+        else:
+            carve = next(ex for ex in block.excepts if address in ex)
+            reasons.append(f"{who} is inside {block.cidr} but carved out by except {carve}")
+    return PeerCheck(index, text, False, tuple(reasons))
+
+
 def _check_peer(
     engine: Engine, index: int, peer: Peer, other: Endpoint, policy_namespace: str
 ) -> PeerCheck:
@@ -127,32 +169,19 @@ def _check_peer(
     text = peer_text(peer, policy_namespace)
     matched = peer_matches(peer, other, policy_namespace, engine.namespace_labels)
     if peer.ip_block is not None:
-        block = peer.ip_block
-        address = other.ip
-        who = str(address) + (f" (pod {other.key})" if isinstance(other, Pod) else "")
-        if matched:
-            note = (
-                f"ipBlock matches pod addresses too: {address} is the address of pod {other.key}"
-                if isinstance(other, Pod)
-                else ""
-            )
-            return PeerCheck(index, text, True, (), note)
-        if address is None:
-            reason = f"{other.key} has no known address, so no ipBlock can match it"
-        elif address.version != block.cidr.version:
-            reason = f"{who} is IPv{address.version}; the block is IPv{block.cidr.version}"
-        elif address not in block.cidr:
-            reason = f"{who} is outside {block.cidr}"
-        else:
-            carve = next(ex for ex in block.excepts if address in ex)
-            reason = f"{who} is inside {block.cidr} but carved out by except {carve}"
-        return PeerCheck(index, text, False, (reason,))
+        return _check_block(index, text, peer, other, matched)
     if matched:
         return PeerCheck(index, text, True)
     if isinstance(other, External):
         reason = (
             f"{other.key} is not a pod: podSelector and namespaceSelector match pods only "
             "(an address needs an ipBlock)"
+        )
+        return PeerCheck(index, text, False, (reason,))
+    if other.host_network:
+        reason = (
+            f"{host_network_text(other)}: podSelector and namespaceSelector never match it, "
+            "only an ipBlock holding the node's address can"
         )
         return PeerCheck(index, text, False, (reason,))
     reasons: list[str] = []

@@ -24,8 +24,10 @@ every conformance tuple. Rendering lives in :mod:`labkit.engine.explain.render`.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from labkit.engine.compiled import CompiledPolicy
-from labkit.engine.endpoints import Endpoint, External
+from labkit.engine.endpoints import Endpoint, External, host_network_text, on_pod_network
 from labkit.engine.evaluator import Engine, check_protocol
 from labkit.engine.explain.checks import check_rule, peer_text, port_entry_text, would_allow
 from labkit.engine.explain.model import (
@@ -114,12 +116,16 @@ def _side(
     owner = dst if ingress else src
     other = src if ingress else dst
     name = "ingress" if ingress else "egress"
-    if isinstance(owner, External):
-        summary = f"{owner.key} is not a pod, so it has no {name} side"
-        if not isinstance(other, External):
+    if not on_pod_network(owner):
+        if isinstance(owner, External):
+            summary = f"{owner.key} is not a pod, so it has no {name} side"
+        else:
+            summary = f"{host_network_text(owner)}, so it has no {name} side"
+        if on_pod_network(other):
             side = "egress side of the source" if ingress else "ingress side of the destination"
             summary += f"; only the {side} decides"
-        return _no_policy_side(direction, owner, other, exists=False, summary=summary)
+        side_of = _no_policy_side(direction, owner, other, exists=False, summary=summary)
+        return replace(side_of, host_network=isinstance(owner, Pod))
     isolating: list[CompiledPolicy] = engine.selecting(owner, direction)
     notes = _not_isolating(engine, owner, other, dst, direction, port, protocol, bool(isolating))
     if not isolating:
@@ -198,11 +204,21 @@ def explain(
     ingress = _side(engine, src, dst, Direction.INGRESS, port, protocol)
     probe = f"{port}/{protocol.value}"
     self_traffic = src == dst and engine.self_traffic == "allow"
-    notes: list[str] = []
-    if verdict is None:
+    notes: list[str] = [
+        host_network_text(ep) + " (Kubernetes docs: a pod cannot block traffic from its own "
+        "node, so traffic between it and pods on the same node passes whatever the policies say)"
+        for ep in dict.fromkeys((src, dst))
+        if isinstance(ep, Pod) and ep.host_network
+    ]
+    if verdict is None and isinstance(src, External) and isinstance(dst, External):
         summary = (
             f"neither {src.key} nor {dst.key} is a pod: NetworkPolicy only governs traffic to "
             "or from pods, so no policy speaks about this traffic"
+        )
+    elif verdict is None:
+        summary = (
+            f"neither {src.key} nor {dst.key} is a pod on the pod network: NetworkPolicy only "
+            "governs traffic to or from such pods, so no policy speaks about this traffic"
         )
     elif self_traffic:
         policies_say = "allow" if egress.allowed and ingress.allowed else "deny"
@@ -243,6 +259,8 @@ def explain(
 
 
 def _brief(side: SideExplanation) -> str:
+    if side.host_network:
+        return "no side: host network"
     if not side.exists:
         return "no side: not a pod"
     if not side.isolated:

@@ -104,6 +104,8 @@ class SideExplanation:
     empty_policies: tuple[str, ...]
     not_isolating: tuple[PolicyNote, ...]
     summary: str
+    host_network: bool = False
+    """The owner is a ``hostNetwork`` pod: it has no side, its traffic is its node's."""
 
     @property
     def name(self) -> str:

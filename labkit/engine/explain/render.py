@@ -16,6 +16,8 @@ INDENT = "  "
 
 
 def _side_state(side: SideExplanation) -> str:
+    if side.host_network:
+        return "no such side (host network: the node's traffic)"
     if not side.exists:
         return "no such side (not a pod)"
     if not side.isolated:
@@ -124,6 +126,7 @@ def _side_dict(side: SideExplanation) -> dict[str, Any]:
         "owner": side.owner,
         "peer": side.peer,
         "exists": side.exists,
+        "host_network": side.host_network,
         "isolated": side.isolated,
         "allowed": side.allowed,
         "summary": side.summary,

@@ -20,6 +20,7 @@ from typing import Any
 
 from labkit.errors import Issue
 from labkit.model.loader import RawObject
+from labkit.model.unevaluated import unevaluated_kind
 from labkit.model.validation.collector import Collector
 from labkit.model.validation.decode import as_string_map
 from labkit.model.validation.labels import check_labels
@@ -76,6 +77,8 @@ def validate_objects(
     errors: list[Issue] = []
     warnings: list[Issue] = []
     for raw in objects:
+        if unevaluated_kind(raw) is not None:
+            continue  # Calico's or the admin policy API: not labkit's to validate or evaluate
         found, warned = validate_object_issues(raw, version)
         errors += found
         warnings += warned

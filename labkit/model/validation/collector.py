@@ -126,6 +126,10 @@ class Collector:
     def forbidden(self, field: str, detail: str, hint: str) -> None:
         self.validation.append(self._make(field, "Forbidden", detail, hint))
 
+    def too_long(self, field: str, detail: str, hint: str) -> None:
+        """``field.TooLong``: the value is never shown ("<value omitted>")."""
+        self.validation.append(self._make(field, "Too long", detail, hint))
+
     def duplicate(self, field: str, value: str, hint: str) -> None:
         self.validation.append(
             self._make(field, "Duplicate value", "", hint, value=value, rendered=go_quote(value))

@@ -3,7 +3,10 @@
 ``ValidateObjectMetaAccessor`` (``k8s.io/apimachinery/pkg/api/validation/objectmeta.go``), in its
 order: ``generateName`` (checked as a prefix), ``name`` (Required "name or generateName is
 required" when both are empty), ``namespace`` (a DNS-1123 label), ``generation`` (not
-negative), ``labels``, ``annotations`` (keys are label keys, compared in lower case).
+negative), ``labels``, ``annotations`` (keys are label keys, compared in lower case; at most
+``TotalAnnotationSizeLimitB`` = 256 KiB of keys and values together, ``ValidateAnnotations``),
+``ownerReferences`` and ``finalizers`` (:mod:`labkit.model.validation.ownership`).
+``managedFields`` (written by the API server, never by hand) are decoded but not checked.
 
 What kubectl and the API server do first, and labkit therefore does too:
 
@@ -28,6 +31,7 @@ from labkit.model.validation.decode import (
     check_fields,
 )
 from labkit.model.validation.labels import check_labels, is_label_key, key_hint
+from labkit.model.validation.messages import go_len
 from labkit.model.validation.names import (
     is_dns1035_label,
     is_dns1123_label,
@@ -35,7 +39,17 @@ from labkit.model.validation.names import (
     mask_trailing_dash,
     suggest_name,
 )
+from labkit.model.validation.ownership import (
+    OwnerReference,
+    check_finalizers,
+    check_owner_references,
+    decode_finalizers,
+    decode_owner_references,
+)
 from labkit.model.validation.version import KubeVersion
+
+TOTAL_ANNOTATION_SIZE_LIMIT = 256 * (1 << 10)
+"""``TotalAnnotationSizeLimitB``: bytes of every annotation key and value together."""
 
 META_FIELDS = (
     "name",
@@ -82,6 +96,8 @@ class ObjectMeta(NamedTuple):
     generation: int | None = None
     labels: dict[str, str] | None = None
     annotations: dict[str, str] | None = None
+    owner_references: tuple[OwnerReference, ...] = ()
+    finalizers: tuple[str, ...] = ()
 
 
 def decode_meta(col: Collector, value: Any) -> ObjectMeta:
@@ -108,7 +124,18 @@ def decode_meta(col: Collector, value: Any) -> ObjectMeta:
     annotations = data.get("annotations")
     if annotations is not None:
         annotations = as_string_map(col, annotations, "metadata.annotations", "annotation")
-    return ObjectMeta(name or "", generate or "", namespace or "", generation, labels, annotations)
+    owners = data.get("ownerReferences")
+    finalizers = data.get("finalizers")
+    return ObjectMeta(
+        name or "",
+        generate or "",
+        namespace or "",
+        generation,
+        labels,
+        annotations,
+        decode_owner_references(col, owners) if owners is not None else (),
+        decode_finalizers(col, finalizers) if finalizers is not None else (),
+    )
 
 
 SPEC_KEYS = frozenset(
@@ -181,6 +208,32 @@ def check_meta(
                 msg,
                 "annotation keys follow the label key rules (case aside): " + key_hint(key),
             )
+    if meta.annotations:
+        check_annotations_size(col, meta.annotations)
+    if meta.owner_references:
+        check_owner_references(col, meta.owner_references)
+    if meta.finalizers:
+        check_finalizers(col, meta.finalizers)
+
+
+def check_annotations_size(col: Collector, annotations: dict[str, str]) -> None:
+    """``ValidateAnnotationsSize``: keys and values together, in bytes, at most 256 KiB
+    (``field.TooLong``: "must have at most N bytes" until 1.31, "may not be more than N
+    bytes" from 1.32)."""
+    total = sum(go_len(key) + go_len(value) for key, value in annotations.items())
+    if total > TOTAL_ANNOTATION_SIZE_LIMIT:
+        limit = TOTAL_ANNOTATION_SIZE_LIMIT
+        detail = (
+            f"may not be more than {limit} bytes"
+            if col.version.at_least(32)
+            else f"must have at most {limit} bytes"
+        )
+        col.too_long(
+            "metadata.annotations",
+            detail,
+            f"the annotations hold {total} bytes of keys and values: keep large data in a "
+            "ConfigMap (or a file) and annotate with a reference to it",
+        )
 
 
 def _example_name(kind: str) -> str:

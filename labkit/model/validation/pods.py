@@ -9,7 +9,13 @@ From ``pkg/apis/core/validation/validation.go`` (``ValidatePodTemplateSpec``,
   ``hostPort``, when non-zero, 1-65535; ``protocol`` is defaulted to TCP when empty
   (``SetDefaults_ContainerPort``), otherwise one of ``"SCTP", "TCP", "UDP"``;
 * a pod template's labels are reported at ``<template>.labels`` (not ``.metadata.labels``):
-  upstream passes the template path itself to ``ValidateLabels``.
+  upstream passes the template path itself to ``ValidateLabels``;
+* a port name used again by another container (init containers first, then containers, as
+  ``pods.VisitContainersWithPath`` walks them) is only a *warning*
+  (``warningsForPodSpecAndMeta`` in ``pkg/api/pod/warnings.go``, kubernetes PR #122170):
+  ``<path>: duplicate port name "http" with <first path>, services and probes that select
+  ports by name will use <first path>``. NetworkPolicy, as Calico enforces it, opens every
+  port of that name (:meth:`labkit.model.objects.Pod.named_port_numbers`).
 
 Only these checks are made; the rest of a pod spec (images, volumes, probes...) is the API
 server's business and does not change what a policy selects.
@@ -33,6 +39,7 @@ from labkit.model.validation.decode import (
     index,
 )
 from labkit.model.validation.labels import check_labels
+from labkit.model.validation.messages import go_quote
 from labkit.model.validation.names import is_valid_port_name, is_valid_port_num
 
 CONTAINER_PORT_FIELDS = ("name", "hostPort", "containerPort", "protocol", "hostIP")
@@ -74,6 +81,7 @@ def check_template(col: Collector, template: Template, path: str) -> None:
 
 def check_pod_spec(col: Collector, spec: dict[str, Any] | None, path: str) -> None:
     """Containers and their ports, as ``validateContainers`` reports them."""
+    _warn_duplicate_port_names(col, spec or {}, path)
     containers_path = child(path, "containers")
     containers = (spec or {}).get("containers")
     if type(containers) is not list:
@@ -209,3 +217,35 @@ def _check_ports(col: Collector, ports: list[ContainerPortSpec | None], path: st
                 if upper in PORT_PROTOCOLS_SORTED
                 else "use TCP, UDP or SCTP",
             )
+
+
+def _warn_duplicate_port_names(col: Collector, spec: dict[str, Any], path: str) -> None:
+    """The API server's warning for a port name that another container already uses (see the
+    module docstring); a name repeated inside one container is an error reported above."""
+    first: dict[str, tuple[str, str]] = {}  # name -> (container path, port path)
+    for key in ("initContainers", "containers"):
+        containers = spec.get(key)
+        if type(containers) is not list:
+            continue
+        for i, container in enumerate(containers):
+            ports = container.get("ports") if type(container) is dict else None
+            if type(ports) is not list:
+                continue
+            cpath = index(child(path, key), i)
+            for j, port in enumerate(ports):
+                name = port.get("name") if type(port) is dict else None
+                if type(name) is not str or not name:
+                    continue
+                here = index(child(cpath, "ports"), j)
+                seen = first.get(name)
+                if seen is None:
+                    first[name] = (cpath, here)
+                elif seen[0] != cpath:
+                    col.warn(
+                        here,
+                        f"duplicate port name {go_quote(name)} with {seen[1]}, services and "
+                        f"probes that select ports by name will use {seen[1]}",
+                        "give each container's port its own name (e.g. http and metrics); "
+                        "a NetworkPolicy naming it opens the port on every container that "
+                        "uses the name",
+                    )
