@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import labkit.lab as lab
+from labkit.cluster import lifecycle
 from labkit.errors import LabkitError
 from labkit.probe.jobs import Outcome
 
@@ -37,7 +38,7 @@ spec:
     ],
 )
 def test_chosen_backend(requested: str, env: dict[str, str], backend: str, why: str) -> None:
-    name, reason = lab.chosen_backend(requested, env)
+    name, reason = lifecycle.chosen_backend(requested, env)
     assert name == backend
     assert reason.startswith(why)
 

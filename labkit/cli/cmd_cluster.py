@@ -27,7 +27,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--context",
         metavar="NAME",
-        help="use this kubeconfig context's cluster (implies --backend existing)",
+        help="use this kubeconfig context's cluster (implies --backend existing); inside a "
+        "pod, --backend existing without --context uses the pod's service account",
     )
     p.add_argument(
         "--nodes",

@@ -1,4 +1,8 @@
-"""A cluster the user already has (``labkit up --context NAME``).
+"""A cluster the user already has (``labkit up --context NAME``), or, with no context in a
+pod (``KUBERNETES_SERVICE_HOST`` set), the pod's own cluster through its service account
+(in-cluster configuration: a JupyterHub notebook pod with no kubectl and no kubeconfig).
+Reads and writes then go through the official client (:mod:`labkit.cluster.reads`,
+:mod:`labkit.cluster.writes`); with a context and kubectl installed, writes use kubectl.
 
 labkit adds only its own objects, each labelled ``labkit.dev/managed: "true"``, and
 ``cleanup`` removes exactly those. It never creates IP pools or changes anything else: when
@@ -15,7 +19,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from labkit.cluster import commands
 from labkit.cluster.address_plan import AddressPlan, load_address_plan
 from labkit.cluster.backend import ApplyReport, ClusterStatus
 from labkit.cluster.canary import cluster_identity, load_cached
@@ -25,40 +28,82 @@ from labkit.cluster.deploy import (
     ensure_enforced,
     strip_pool_annotations,
 )
-from labkit.cluster.kind import calico
+from labkit.cluster.kind.calico import pool_problems
 from labkit.cluster.kind.pins import load_pins
 from labkit.cluster.kind.readiness import nodes_ready
 from labkit.cluster.kube import KubeCluster
+from labkit.cluster.kube_api import uses_in_cluster_config
 from labkit.cluster.kubectl import Kubectl
 from labkit.cluster.progress import LogProgress, Progress
-from labkit.errors import ClusterError, ClusterNotReady, PrerequisiteMissing
+from labkit.cluster.reads import client_installed
+from labkit.errors import ClusterError, ClusterNotReady
 from labkit.model.loader import RawObject
 
 log = logging.getLogger(__name__)
+
+
+IN_CLUSTER = "in-cluster"
+"""How an existing cluster reached through the pod's service account is named (status,
+canary cache)."""
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
+def connection_problem(context: str | None, kubeconfig: Path | None) -> str | None:
+    """Why labkit cannot reach an existing cluster from here, or ``None``: without a context
+    it must run in a pod (in-cluster configuration), which needs the official client."""
+    if context or kubeconfig is not None:
+        return None
+    if not uses_in_cluster_config(None, None):
+        return (
+            "the existing backend needs a kubeconfig context: labkit up --context NAME (see "
+            "`kubectl config get-contexts`); only inside a pod (KUBERNETES_SERVICE_HOST set) "
+            "does labkit use the pod's service account instead"
+        )
+    if not client_installed():
+        return (
+            "inside a pod labkit reaches the cluster through the kubernetes client, which "
+            "is not installed\n    fix: pip install 'labkit[lab]'"
+        )
+    return None
+
+
 class ExistingCluster(KubeCluster):
     name = "existing"
 
-    def __init__(self, context: str, kubeconfig: Path | None = None) -> None:
-        super().__init__(Kubectl(kubeconfig, context))
-        self.context = context
+    def __init__(self, context: str | None, kubeconfig: Path | None = None) -> None:
+        super().__init__(Kubectl(kubeconfig, context or None))
+        self.context = context or None
         self.kubeconfig = kubeconfig
         self.uses_pools = False
 
+    @property
+    def in_cluster(self) -> bool:
+        """Reached through the pod's service account (no context, in a pod)."""
+        return uses_in_cluster_config(self.kubeconfig, self.context)
+
+    @property
+    def where(self) -> str:
+        """``context NAME``, or ``in-cluster (the pod's service account)``."""
+        if self.context:
+            return f"context {self.context}"
+        if self.in_cluster:
+            return f"{IN_CLUSTER} (the pod's service account)"
+        return "the current kubeconfig context"
+
+    @property
+    def cache_name(self) -> str:
+        return _safe(self.context or IN_CLUSTER)
+
     def _server_minor(self) -> str:
-        data = self.kubectl.get_json(["version"], timeout=30)
-        server = data.get("serverVersion") or {}
+        server = self.reads.server_version()
         minor = re.sub(r"\D", "", str(server.get("minor", "")))
         if not minor:
+            check = f"kubectl --context {self.context} version" if self.context else "/version"
             raise ClusterNotReady(
-                f"context {self.context}: the API server did not report a "
-                "version\n    fix: check `kubectl --context "
-                f"{self.context} version`"
+                f"{self.where}: the API server did not report a version\n    fix: check `{check}`"
             )
         return f"{server.get('major', '1')}.{minor}"
 
@@ -66,31 +111,36 @@ class ExistingCluster(KubeCluster):
         """The address plan when the cluster has all of the lab's pools, else ``None``."""
         plan = load_address_plan()
         try:
-            problems = calico.verify_pools(self.kubectl, plan)
+            problems = pool_problems(self.reads.list("ippools").items, plan)
         except ClusterError:
             return None  # no Calico CRDs: not a Calico cluster
         return None if problems else plan
 
     @classmethod
-    def attach(cls, context: str, kubeconfig: Path | None = None) -> ExistingCluster:
-        """The cluster as it is (checks that it answers; changes nothing)."""
-        if commands.which("kubectl") is None:
-            raise PrerequisiteMissing(
-                "`kubectl` is not installed\n    fix: " + commands.INSTALL_HINTS["kubectl"]
-            )
+    def attach(cls, context: str | None, kubeconfig: Path | None = None) -> ExistingCluster:
+        """The cluster as it is (checks that it answers; changes nothing). Needs kubectl
+        or the kubernetes client; without a context, a pod (in-cluster configuration)."""
+        problem = connection_problem(context, kubeconfig)
+        if problem is not None:
+            raise ClusterError(problem)
         cluster = cls(context, kubeconfig)
+        _ = cluster.writes  # kubectl or the client: PrerequisiteMissing when neither
         cluster.kubernetes_version = cluster._server_minor()
         cluster.uses_pools = cluster._lab_pools() is not None
         return cluster
 
     @classmethod
     def up(
-        cls, context: str, progress: Progress | None = None, kubeconfig: Path | None = None
+        cls,
+        context: str | None,
+        progress: Progress | None = None,
+        kubeconfig: Path | None = None,
     ) -> ExistingCluster:
-        """Deploy the lab topology and prove enforcement on the cluster of ``context``."""
+        """Deploy the lab topology and prove enforcement on the cluster of ``context`` (no
+        context: the pod's own cluster)."""
         progress = progress or LogProgress()
-        progress.step(f"existing cluster (context {context})")
         cluster = cls.attach(context, kubeconfig)
+        progress.step(f"existing cluster ({cluster.where})")
         plan = cluster._lab_pools()
         if plan is None:
             progress.advance(
@@ -102,10 +152,10 @@ class ExistingCluster(KubeCluster):
             cluster,
             load_pins().agnhost_image,
             progress,
-            canary_cache(cls.name, _safe(context)),
+            canary_cache(cls.name, cluster.cache_name),
             rerun=True,
         )
-        progress.finish(f"lab ready on context {context}")
+        progress.finish(f"lab ready on {cluster.where}")
         return cluster
 
     def _apply_objects(self, objects: Sequence[RawObject]) -> ApplyReport:
@@ -118,11 +168,23 @@ class ExistingCluster(KubeCluster):
     def cleanup(self) -> None:
         """Remove every object labelled ``labkit.dev/managed=true``, and nothing else."""
         self.delete_managed()
-        canary_cache(self.name, _safe(self.context)).unlink(missing_ok=True)
+        canary_cache(self.name, self.cache_name).unlink(missing_ok=True)
 
     def down(self) -> None:
         """For an existing cluster, ``down`` is :meth:`cleanup`: the cluster stays."""
         self.cleanup()
+
+    def _connection(self) -> tuple[str, str]:
+        """The ``context`` line of ``status``: the context, or that labkit runs in-cluster
+        through the pod's service account (and the client, when kubectl is not used)."""
+        if self.context:
+            return "context", self.context
+        if self.in_cluster:
+            return "context", (
+                f"none: {IN_CLUSTER}, the pod's service account "
+                "(KUBERNETES_SERVICE_HOST), through the kubernetes client"
+            )
+        return "context", "the current kubeconfig context"
 
     def status(self) -> ClusterStatus:
         try:
@@ -132,14 +194,15 @@ class ExistingCluster(KubeCluster):
             lab = [p for p in snap.inventory.pods if p.key in snap.managed]
             waiting = [p.key for p in lab if p.key in snap.not_ready]
             cached = load_cached(
-                canary_cache(self.name, _safe(self.context)), cluster_identity(self.reads)
+                canary_cache(self.name, self.cache_name), cluster_identity(self.reads)
             )
         except ClusterError as exc:
             return ClusterStatus(self.name, False, details=(("error", str(exc).splitlines()[0]),))
+        again = "labkit up --backend existing" if self.in_cluster else "labkit up --context ..."
         topology = (
             f"{len(lab) - len(waiting)}/{len(lab)} lab pods ready"
             if lab
-            else "not deployed (labkit up --context ...)"
+            else f"not deployed ({again})"
         )
         return ClusterStatus(
             backend=self.name,
@@ -149,6 +212,6 @@ class ExistingCluster(KubeCluster):
             if self.uses_pools
             else "no lab IP pools (cluster addresses)",
             topology=topology,
-            canary=cached.line() if cached else "not run (labkit up --context ...)",
-            details=(("context", self.context), ("nodes", nodes_msg)),
+            canary=cached.line() if cached else f"not run ({again})",
+            details=(self._connection(), ("nodes", nodes_msg)),
         )

@@ -1,10 +1,14 @@
-"""The primitives every real cluster shares (kind and existing clusters), through kubectl.
+"""The primitives every real cluster shares (kind and existing clusters).
 
-``_apply_objects`` is all-or-nothing: the whole batch is applied with ``--dry-run=server``
-first (the API server validates and admits every object without storing it), and only then
-for real. Namespaced objects cannot be dry-run in a namespace that does not exist yet, so
-when the batch creates namespaces they are created first and deleted again if the rest of
-the batch is refused. Every object gets the label ``labkit.dev/managed: "true"`` and an
+Reads go through :attr:`KubeCluster.reads` (:mod:`labkit.cluster.reads`), writes through
+:attr:`KubeCluster.writes` (:mod:`labkit.cluster.writes`): kubectl where it is installed and
+a context was given, else the official client (a pod without kubectl).
+
+``_apply_objects`` is all-or-nothing: the whole batch is applied as a dry run first
+(``--dry-run=server``, or ``dryRun=All`` through the client: the API server validates and
+admits every object without storing it), and only then for real. Namespaced objects
+cannot be dry-run in a namespace that does not exist yet, so when the batch creates
+namespaces they are created first and deleted again if the rest of the batch is refused. Every object gets the label ``labkit.dev/managed: "true"`` and an
 explicit namespace (``default`` when the manifest has none, never the context's namespace).
 
 ``reset`` and ``delete_managed`` delete only what labkit created, as a shared cluster needs:
@@ -12,52 +16,41 @@ every delete command carries the label selector ``labkit.dev/managed=true``, and
 topology's own objects are kept out by field selectors on ``metadata.name`` and
 ``metadata.namespace`` (which every resource type supports: Kubernetes docs, "Field
 Selectors"; ``ObjectMetaFieldsSet`` in k8s.io/apiserver/pkg/registry/generic/matcher.go).
-Nothing is ever deleted by name from a list that was read first.
+The API server does the selecting: labkit never picks names to delete from a list it
+filtered itself (the client lists with these selectors and deletes each object listed with
+a uid precondition, as ``kubectl delete -l`` deletes each object it lists).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from labkit.cluster.backend import LAB_LABEL, ApplyReport, LabCluster
-from labkit.cluster.kubectl import Kubectl, list_items, parse_json
+from labkit.cluster.kubectl import Kubectl
 from labkit.cluster.live_inventory import Snapshot, snapshot_from_items
 from labkit.cluster.live_probe import ExecFn, LiveRunner
 from labkit.cluster.reads import INVENTORY, Reads, default_reads
-from labkit.errors import CommandFailed
+from labkit.cluster.writes import (
+    CLUSTER_SCOPED,
+    Deletion,
+    Writes,
+    default_writes,
+    kubectl_writes_chosen,
+    object_key,
+    title,
+    versions_of,
+    write_resource,
+)
+from labkit.errors import ClusterError, CommandFailed
 from labkit.model.inventory import Inventory
 from labkit.model.loader import RawObject
 from labkit.model.objects import Pod
 
 log = logging.getLogger(__name__)
 
-CLUSTER_SCOPED = frozenset(
-    {
-        "Namespace",
-        "Node",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "CustomResourceDefinition",
-        "IPPool",
-        "GlobalNetworkPolicy",
-        "GlobalNetworkSet",
-        "Tier",
-        "StorageClass",
-        "PersistentVolume",
-        "AdminNetworkPolicy",
-        "BaselineAdminNetworkPolicy",
-    }
-)
-RESOURCES = {
-    "NetworkPolicy": "networkpolicies.networking.k8s.io",
-    "Namespace": "namespaces",
-    "Pod": "pods",
-    "Service": "services",
-}
 SERVER_FIELDS = (
     "resourceVersion",
     "uid",
@@ -67,26 +60,24 @@ SERVER_FIELDS = (
     "selfLink",
     "deletionTimestamp",
 )
-Key = tuple[str, str, str]
 MANAGED_SELECTOR = f"{LAB_LABEL}=true"
 MANAGED_RESOURCES = {
-    "NetworkPolicy": "networkpolicies.networking.k8s.io",
-    "Service": "services",
-    "Pod": "pods",
-    "Deployment": "deployments.apps",
-    "ReplicaSet": "replicasets.apps",
-    "StatefulSet": "statefulsets.apps",
-    "DaemonSet": "daemonsets.apps",
-    "Job": "jobs.batch",
-    "CronJob": "cronjobs.batch",
+    kind: write_resource(kind)
+    for kind in (
+        "NetworkPolicy",
+        "Service",
+        "Pod",
+        "Deployment",
+        "ReplicaSet",
+        "StatefulSet",
+        "DaemonSet",
+        "Job",
+        "CronJob",
+    )
 }
 """The namespaced kinds whose labelled objects ``reset`` and ``down`` delete (the kinds
 labkit models); a labelled namespace goes with everything in it."""
-DELETE_FLAGS = ("-l", MANAGED_SELECTOR, "--ignore-not-found", "--wait=false")
-
-
-def resource_name(kind: str) -> str:
-    return RESOURCES.get(kind, kind.lower())
+NAMESPACES = write_resource("Namespace")
 
 
 def prepare(raw: RawObject) -> dict[str, Any]:
@@ -104,84 +95,65 @@ def prepare(raw: RawObject) -> dict[str, Any]:
     return data
 
 
-def object_key(data: Mapping[str, Any]) -> Key:
-    meta = data.get("metadata") or {}
-    kind = str(data.get("kind", ""))
-    namespace = "" if kind in CLUSTER_SCOPED else str(meta.get("namespace") or "default")
-    return kind, namespace, str(meta.get("name", ""))
+def _not_in(field: str, values: set[str] | list[str]) -> str:
+    """``field!=a,field!=b`` (the terms are ANDed), or nothing."""
+    return ",".join(f"{field}!={v}" for v in sorted(values))
 
 
-def _not_in(field: str, values: set[str] | list[str]) -> list[str]:
-    """``--field-selector field!=a,field!=b`` (the terms are ANDed), or nothing."""
-    if not values:
-        return []
-    return ["--field-selector", ",".join(f"{field}!={v}" for v in sorted(values))]
-
-
-def reset_deletions(keep: Sequence[RawObject]) -> list[list[str]]:
-    """The ``kubectl delete`` commands of ``reset``: every object labelled
-    ``labkit.dev/managed=true`` except the objects of ``keep`` (the topology). Namespaces
-    first (a managed namespace outside ``keep`` goes with everything in it), then each kind
-    of :data:`MANAGED_RESOURCES`: everywhere when ``keep`` has none of that kind, else
-    outside the namespaces ``keep`` uses and, inside each of them, all but ``keep``'s names."""
-    commands = [
-        [
-            "delete",
-            "namespaces",
-            *DELETE_FLAGS,
-            *_not_in("metadata.name", [o.name for o in keep if o.kind == "Namespace"]),
-        ]
-    ]
+def reset_deletions(keep: Sequence[RawObject]) -> list[Deletion]:
+    """The deletions of ``reset``: every object labelled ``labkit.dev/managed=true`` except
+    the objects of ``keep`` (the topology). Namespaces first (a managed namespace outside
+    ``keep`` goes with everything in it), then each kind of :data:`MANAGED_RESOURCES`:
+    everywhere when ``keep`` has none of that kind, else outside the namespaces ``keep`` uses
+    and, inside each of them, all but ``keep``'s names. kubectl and the client both run
+    exactly these (:meth:`Deletion.kubectl_args`, :meth:`KubeApi.delete_selected`)."""
+    sel = MANAGED_SELECTOR
+    kept_namespaces = [o.name for o in keep if o.kind == "Namespace"]
+    deletions = [Deletion((NAMESPACES,), None, sel, _not_in("metadata.name", kept_namespaces))]
     kept: dict[str, dict[str, set[str]]] = {}
     for raw in keep:
         if raw.kind in MANAGED_RESOURCES:
             kept.setdefault(raw.kind, {}).setdefault(raw.namespace, set()).add(raw.name)
-    everywhere = [res for kind, res in MANAGED_RESOURCES.items() if kind not in kept]
+    everywhere = tuple(res for kind, res in MANAGED_RESOURCES.items() if kind not in kept)
     if everywhere:
-        commands.append(["delete", ",".join(everywhere), "--all-namespaces", *DELETE_FLAGS])
+        deletions.append(Deletion(everywhere, None, sel))
     for kind, by_namespace in kept.items():
-        resource = MANAGED_RESOURCES[kind]
-        commands.append(
-            [
-                "delete",
-                resource,
-                "--all-namespaces",
-                *DELETE_FLAGS,
-                *_not_in("metadata.namespace", set(by_namespace)),
-            ]
-        )
+        resource = (MANAGED_RESOURCES[kind],)
+        outside = _not_in("metadata.namespace", set(by_namespace))
+        deletions.append(Deletion(resource, None, sel, outside))
         for namespace, names in sorted(by_namespace.items()):
-            commands.append(
-                [
-                    "delete",
-                    resource,
-                    "-n",
-                    namespace,
-                    *DELETE_FLAGS,
-                    *_not_in("metadata.name", names),
-                ]
-            )
-    return commands
-
-
-def title(key: Key) -> str:
-    kind, namespace, name = key
-    return f"{kind} {name}" if not namespace else f"{kind} {namespace}/{name}"
+            deletions.append(Deletion(resource, namespace, sel, _not_in("metadata.name", names)))
+    return deletions
 
 
 class KubeCluster(LabCluster):
-    """A cluster reached through kubectl (base of the kind and existing-cluster backends)."""
+    """A real cluster, read and written through kubectl or the official client (base of the
+    kind and existing-cluster backends)."""
 
     name = "kube"
 
     def __init__(
-        self, kubectl: Kubectl, *, probe_timeout_s: float = 2.0, reads: Reads | None = None
+        self,
+        kubectl: Kubectl,
+        *,
+        probe_timeout_s: float = 2.0,
+        reads: Reads | None = None,
+        writes: Writes | None = None,
     ) -> None:
         self.kubectl = kubectl
         self.probe_timeout_s = probe_timeout_s
         self.reads = reads if reads is not None else default_reads(kubectl)
         """API reads: the official client when installed (:mod:`labkit.cluster.kube_api`),
         else kubectl."""
+        self._writes = writes
+
+    @property
+    def writes(self) -> Writes:
+        """API writes (:func:`labkit.cluster.writes.default_writes`, chosen on first use):
+        kubectl where it is installed and a context was given, else the official client."""
+        if self._writes is None:
+            self._writes = default_writes(self.kubectl, self.reads)
+        return self._writes
 
     # -- reading -----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -189,11 +161,10 @@ class KubeCluster(LabCluster):
         return snapshot_from_items(self.reads.list_all(INVENTORY), LAB_LABEL)
 
     def exec_fn(self) -> ExecFn:
-        """``kubectl exec`` where kubectl is installed (what a learner would type), else the
-        client's exec stream (a pod without kubectl)."""
-        from labkit.cluster.commands import which
-
-        if which("kubectl") is not None or not hasattr(self.reads, "exec"):
+        """``kubectl exec`` by the rule of the writes (:func:`kubectl_writes_chosen`: kubectl
+        installed and a context given, what a learner would type), else the client's exec
+        stream (a pod without kubectl)."""
+        if kubectl_writes_chosen(self.kubectl) or not hasattr(self.reads, "exec"):
             return lambda ns, pod, argv, timeout: self.kubectl.exec(ns, pod, argv, timeout=timeout)
         api: Any = self.reads
         return lambda ns, pod, argv, timeout: api.exec(ns, pod, argv, timeout=timeout)
@@ -226,20 +197,12 @@ class KubeCluster(LabCluster):
         )
 
     # -- writing -----------------------------------------------------------------------------
-    def _existing(self, docs: Sequence[dict[str, Any]]) -> dict[Key, str]:
-        """``{key: resourceVersion}`` of the objects of ``docs`` that exist now."""
-        body = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(docs)})
-        done = self.kubectl.run(["get", "-f", "-", "--ignore-not-found", "-o", "json"], input=body)
-        found = list_items(parse_json(done.stdout, "get -f -"))
-        return {
-            object_key(o): str((o.get("metadata") or {}).get("resourceVersion", "")) for o in found
-        }
-
     def _apply_objects(self, objects: Sequence[RawObject]) -> ApplyReport:
         docs = [prepare(raw) for raw in objects]
         if not docs:
             return ApplyReport()
-        before = self._existing(docs)
+        writes = self.writes
+        before = writes.versions(docs)
         scoped = [d for d in docs if object_key(d)[0] in CLUSTER_SCOPED]
         namespaced = [d for d in docs if object_key(d)[0] not in CLUSTER_SCOPED]
         new_ns = {
@@ -251,26 +214,24 @@ class KubeCluster(LabCluster):
         applied: list[dict[str, Any]] = []
         try:
             if new_ns and any(object_key(d)[1] in new_ns for d in namespaced):
-                self.kubectl.apply(scoped, dry_run=True, hint=refused)
-                applied += self.kubectl.apply(scoped, hint=refused)
+                # namespaced objects cannot be dry-run in a namespace that does not exist yet
+                writes.apply(scoped, dry_run=True, hint=refused)
+                applied += writes.apply(scoped, hint=refused)
                 try:
-                    self.kubectl.apply(namespaced, dry_run=True, hint=refused)
-                except CommandFailed:
+                    writes.apply(namespaced, dry_run=True, hint=refused)
+                except ClusterError:
                     for name in sorted(new_ns):
-                        self._delete("Namespace", "", name)
+                        writes.delete("Namespace", "", name)
                     raise
-                applied += self.kubectl.apply(namespaced, hint=refused)
+                applied += writes.apply(namespaced, hint=refused)
             else:
-                self.kubectl.apply(docs, dry_run=True, hint=refused)
-                applied += self.kubectl.apply(docs, hint=refused)
+                writes.apply(docs, dry_run=True, hint=refused)
+                applied += writes.apply(docs, hint=refused)
         except CommandFailed as exc:
             raise CommandFailed(
                 exc.command, exc.returncode, exc.stderr, refused, timed_out=exc.timed_out
             ) from None
-        after = {
-            object_key(o): str((o.get("metadata") or {}).get("resourceVersion", ""))
-            for o in applied
-        }
+        after = versions_of(applied)
         changed: list[str] = []
         same: list[str] = []
         for doc in docs:
@@ -281,35 +242,20 @@ class KubeCluster(LabCluster):
         return ApplyReport(applied=tuple(changed), unchanged=tuple(same))
 
     def _delete(self, kind: str, namespace: str, name: str) -> bool:
-        args = [
-            "delete",
-            resource_name(kind),
-            name,
-            "--ignore-not-found",
-            "--wait=false",
-            "-o",
-            "name",
-        ]
-        if kind not in CLUSTER_SCOPED:
-            args += ["-n", namespace or "default"]
-        return bool(self.kubectl.run(args).stdout.strip())
+        return self.writes.delete(kind, namespace, name)
 
     def _set_labels(
         self, kind: str, namespace: str, name: str, changes: Mapping[str, str | None]
     ) -> None:
-        args = ["label", resource_name(kind), name, "--overwrite"]
-        if kind not in CLUSTER_SCOPED:
-            args += ["-n", namespace or "default"]
-        args += [f"{k}-" if v is None else f"{k}={v}" for k, v in changes.items()]
-        self.kubectl.run(args)
+        self.writes.set_labels(kind, namespace, name, changes)
 
     def delete_managed(self, *, timeout: float = 120.0) -> None:
         """Delete every object labelled ``labkit.dev/managed=true`` and nothing else."""
-        self.kubectl.run(
-            ["delete", ",".join(MANAGED_RESOURCES.values()), "--all-namespaces", *DELETE_FLAGS],
-            timeout=timeout,
+        managed = tuple(MANAGED_RESOURCES.values())
+        self.writes.delete_selected(Deletion(managed, None, MANAGED_SELECTOR), timeout=timeout)
+        self.writes.delete_selected(
+            Deletion((NAMESPACES,), None, MANAGED_SELECTOR), timeout=timeout
         )
-        self.kubectl.run(["delete", "namespaces", *DELETE_FLAGS], timeout=timeout)
 
     def reset(self) -> ApplyReport:
         """Back to the lab topology (:meth:`LabCluster.reset`): the deletions of
@@ -319,8 +265,8 @@ class KubeCluster(LabCluster):
         from labkit.cluster.topology import topology_manifests
 
         objects = list(topology_manifests())
-        for args in reset_deletions(objects):
-            self.kubectl.run(args, timeout=120.0)
+        for deletion in reset_deletions(objects):
+            self.writes.delete_selected(deletion, timeout=120.0)
         report = self._apply_objects(objects)
         self._remove_stray_labels(objects)
         return report

@@ -13,6 +13,14 @@ import-linter contract says so), and only inside functions, so labkit runs witho
   the list's resourceVersion, so no change between the list and the watch is missed. With
   ``timeout_seconds`` the client does not retry; an expired version (410 Gone) counts as a
   change: the caller lists again.
+* Writes (:class:`labkit.cluster.writes.Writes`, used where kubectl is not, as in a pod):
+  server-side apply is one ``PATCH`` per object with ``Content-Type:
+  application/apply-patch+yaml``, ``fieldManager=labkit`` and ``force=true``
+  (:data:`FORCE_APPLY` says why), with ``dryRun=All`` for the batch's dry run (Kubernetes
+  docs, "Server-Side Apply" and "Dry-run"); the body is JSON, which is YAML. Built-in kinds
+  through the typed APIs, Calico's and the network-policy API's through custom objects.
+  Deletes are background (kubectl's default) and never wait; a label change is a JSON merge
+  patch of ``metadata.labels``.
 * Exec: ``stream.stream(api.connect_get_namespaced_pod_exec, ..., _preload_content=False)``
   (calling the method directly gives ``400 Upgrade request required``); the exit status comes
   from the error channel (a ``v1.Status``: ``Success``, or ``NonZeroExitCode`` with the code
@@ -34,15 +42,39 @@ from typing import Any
 import yaml
 
 from labkit.cluster.commands import Completed
+from labkit.cluster.kubectl import FIELD_MANAGER
 from labkit.cluster.reads import Listing, Objs, Resource, resource
+from labkit.cluster.writes import (
+    CLUSTER_SCOPED,
+    Deletion,
+    Key,
+    Obj,
+    object_key,
+    title,
+    write_resource,
+)
 from labkit.errors import ClusterError, CommandFailed
 
 log = logging.getLogger(__name__)
 
 SERVICE_HOST_ENV = "KUBERNETES_SERVICE_HOST"
 ERROR_CHANNEL = 3
-TYPED_APIS = {"": "CoreV1Api", "apps": "AppsV1Api", "networking.k8s.io": "NetworkingV1Api"}
-"""The generated API class of each built-in group labkit reads."""
+TYPED_APIS = {
+    "": "CoreV1Api",
+    "apps": "AppsV1Api",
+    "batch": "BatchV1Api",
+    "networking.k8s.io": "NetworkingV1Api",
+}
+"""The generated API class of each built-in group labkit reads and writes."""
+APPLY_PATCH = "application/apply-patch+yaml"
+MERGE_PATCH = "application/merge-patch+json"
+FORCE_APPLY = True
+"""Server-side apply takes over fields another manager set (``force=true``), as the kubectl
+path's ``--force-conflicts`` does: a lab object applied through labkit is the learner's
+intent, also after ``kubectl edit`` or a client-side ``kubectl apply`` of it (without force
+the API server answers 409 Conflict naming the other manager; Kubernetes docs, "Server-Side
+Apply", Conflicts). labkit applies only the objects it was given, so force never reaches an
+object it was not asked to write."""
 REQUEST_TIMEOUT = (10, 60)
 """(connect, read) seconds of one API request: a server that stops answering (a laptop that
 just resumed) is an error after a minute, as a kubectl call is, not a hang."""
@@ -90,7 +122,9 @@ def load_configuration(kubeconfig: Path | None, context: str | None) -> Any:
     return cfg
 
 
-def _api_error(exc: Exception, what: str) -> ClusterError:
+def _api_error(exc: Exception, what: str, *, fix: str = HINT, detail: str = "") -> ClusterError:
+    """What the API server answered (its Status message) and ``fix``; ``detail`` lines go
+    before the fix. An error without an answer (no connection) always gets :data:`HINT`."""
     from kubernetes.client.exceptions import ApiException
 
     if isinstance(exc, ApiException):
@@ -100,11 +134,17 @@ def _api_error(exc: Exception, what: str) -> ClusterError:
         except (ValueError, AttributeError):
             pass
         return ClusterError(
-            f"{what}: the API server answered {exc.status}: {reason}\n    fix: {HINT}"
+            f"{what}: the API server answered {exc.status}: {reason}{detail}\n    fix: {fix}"
         )
-    return ClusterError(
-        f"{what}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}\n    fix: {HINT}"
-    )
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return ClusterError(f"{what}: {first}{detail}\n    fix: {HINT}")
+
+
+def _status(exc: Exception) -> int | None:
+    """The HTTP status of an API server's refusal (``None``: no answer)."""
+    from kubernetes.client.exceptions import ApiException
+
+    return exc.status if isinstance(exc, ApiException) else None
 
 
 def _client_errors() -> tuple[type[Exception], ...]:
@@ -182,21 +222,23 @@ class KubeApi:
         label_selector: str | None = None,
         field_selector: str | None = None,
     ) -> Listing:
-        res = resource(plural)
+        return self._list(resource(plural), namespace, label_selector, field_selector)
+
+    def _list(
+        self,
+        res: Resource,
+        namespace: str | None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> Listing:
         fn, args = self._list_fn(res, namespace)
-        kwargs: dict[str, Any] = {"_preload_content": False, "_request_timeout": REQUEST_TIMEOUT}
+        kwargs: dict[str, Any] = {}
         if label_selector:
             kwargs["label_selector"] = label_selector
         if field_selector:
             kwargs["field_selector"] = field_selector
-        what = f"list {plural}" + (f" in {namespace}" if namespace else "")
-        try:
-            response = fn(*args, **kwargs)
-            data = json.loads(response.data or b"{}")
-        except _client_errors() as exc:
-            raise _api_error(exc, what) from None
-        except ValueError as exc:
-            raise ClusterError(f"{what}: the answer is not JSON ({exc})") from None
+        what = f"list {res.plural}" + (f" in {namespace}" if namespace else "")
+        data = self._call(fn, args, kwargs, what)
         items = [
             {"apiVersion": res.api_version, "kind": res.kind, **item}
             for item in data.get("items") or ()
@@ -204,6 +246,31 @@ class KubeApi:
         ]
         version = str((data.get("metadata") or {}).get("resourceVersion", ""))
         return Listing(items, version)
+
+    @staticmethod
+    def _request(fn: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> Obj:
+        """One request, its answer decoded as JSON (the API's own shape); raises the
+        client's errors and ``ValueError`` (an answer that is not JSON)."""
+        response = fn(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs)
+        data = json.loads(response.data or b"{}")
+        return data if isinstance(data, dict) else {}
+
+    def _call(
+        self, fn: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any], what: str
+    ) -> Obj:
+        """:meth:`_request`, its errors as :class:`ClusterError`."""
+        try:
+            return self._request(fn, args, kwargs)
+        except _client_errors() as exc:
+            raise _api_error(exc, what) from None
+        except ValueError as exc:
+            raise ClusterError(f"{what}: the answer is not JSON ({exc})") from None
+
+    def server_version(self) -> Obj:
+        """``GET /version`` (what ``kubectl version`` shows as the server's)."""
+        from kubernetes import client
+
+        return self._call(client.VersionApi(self.api_client()).get_code, [], {}, "get version")
 
     def list_all(self, plurals: Sequence[str]) -> Objs:
         return [item for plural in plurals for item in self.list(plural).items]
@@ -248,6 +315,162 @@ class KubeApi:
         except _client_errors() as exc:
             raise _api_error(exc, f"watch {plural}") from None
         return False
+
+    # -- writes (labkit.cluster.writes.Writes) --------------------------------------------------
+    def _object_fn(
+        self, res: Resource, verb: str, namespace: str, name: str
+    ) -> tuple[Callable[..., Any], Sequence[Any]]:
+        """The generated ``read``/``patch``/``delete`` method of one object of ``res`` and its
+        positional arguments (typed APIs for built-in kinds, custom objects otherwise)."""
+        from kubernetes import client
+
+        api = self.api_client()
+        namespace = namespace or "default"
+        if res.method_name:
+            typed = getattr(client, TYPED_APIS[res.group])(api)
+            if res.namespaced:
+                return getattr(typed, f"{verb}_namespaced_{res.method_name}"), [name, namespace]
+            return getattr(typed, f"{verb}_{res.method_name}"), [name]
+        custom = client.CustomObjectsApi(api)
+        verb = "get" if verb == "read" else verb
+        if res.namespaced:
+            return getattr(custom, f"{verb}_namespaced_custom_object"), [
+                res.group,
+                res.version,
+                namespace,
+                res.plural,
+                name,
+            ]
+        return getattr(custom, f"{verb}_cluster_custom_object"), [
+            res.group,
+            res.version,
+            res.plural,
+            name,
+        ]
+
+    @staticmethod
+    def _targets(docs: Sequence[Obj]) -> Sequence[tuple[Resource, Key]]:
+        """Where each of ``docs`` is written; a kind the client cannot write is an error
+        before any request."""
+        return [
+            (write_resource(str(d.get("kind", "")), str(d.get("apiVersion", ""))), object_key(d))
+            for d in docs
+        ]
+
+    def versions(self, docs: Sequence[Obj]) -> dict[Key, str]:
+        found: dict[Key, str] = {}
+        for res, key in self._targets(docs):
+            fn, args = self._object_fn(res, "read", key[1], key[2])
+            try:
+                obj = self._request(fn, args, {})
+            except _client_errors() as exc:
+                if _status(exc) == 404:
+                    continue
+                raise _api_error(exc, f"get {title(key)}") from None
+            found[key] = str((obj.get("metadata") or {}).get("resourceVersion", ""))
+        return found
+
+    def apply(self, docs: Sequence[Obj], *, dry_run: bool = False, hint: str = "") -> Objs:
+        """Server-side apply, one ``PATCH`` per object (``application/apply-patch+yaml``,
+        ``fieldManager=labkit``, ``force`` as :data:`FORCE_APPLY`, ``dryRun=All`` for a dry
+        run), in order; stops at the first refusal. A refusal after some objects were
+        really applied names them, and the ones not applied."""
+        targets = self._targets(docs)
+        answers: Objs = []
+        errors: tuple[type[Exception], ...] = (*_client_errors(), ValueError)
+        for doc, (res, key) in zip(docs, targets, strict=True):
+            fn, args = self._object_fn(res, "patch", key[1], key[2])
+            kwargs: dict[str, Any] = {
+                "body": doc,
+                "field_manager": FIELD_MANAGER,
+                "force": FORCE_APPLY,
+                "_content_type": APPLY_PATCH,
+            }
+            if dry_run:
+                kwargs["dry_run"] = "All"
+            what = f"apply {title(key)}" + (" (dry run)" if dry_run else "")
+            try:
+                answers.append(self._request(fn, args, kwargs))
+            except errors as exc:
+                raise self._refusal(exc, what, targets, len(answers), dry_run, hint) from None
+        return answers
+
+    @staticmethod
+    def _refusal(
+        exc: Exception,
+        what: str,
+        targets: Sequence[tuple[Resource, Key]],
+        done: int,
+        dry_run: bool,
+        hint: str,
+    ) -> ClusterError:
+        if dry_run or not done:
+            return _api_error(exc, what, fix=hint or HINT)
+        applied = ", ".join(title(k) for _, k in targets[:done])
+        rest = ", ".join(title(k) for _, k in targets[done:])
+        detail = f"\n    applied before the refusal: {applied}\n    not applied: {rest}"
+        fix = (
+            "the objects listed as applied stay applied; fix the refused object and apply "
+            "the whole batch again (applying is idempotent)"
+        )
+        if isinstance(exc, ValueError):
+            return ClusterError(f"{what}: the answer is not JSON ({exc}){detail}\n    fix: {fix}")
+        return _api_error(exc, what, fix=fix, detail=detail)
+
+    def delete(self, kind: str, namespace: str, name: str) -> bool:
+        res = write_resource(kind)
+        ns = "" if kind in CLUSTER_SCOPED else namespace
+        return self._delete_one(res, ns, name, uid="")
+
+    def _delete_one(self, res: Resource, namespace: str, name: str, *, uid: str) -> bool:
+        """``DELETE`` without waiting (background propagation, as kubectl); with ``uid``, only
+        that object (a precondition: one recreated under the same name stays). ``False``
+        when it is gone (404) or was replaced (409)."""
+        fn, args = self._object_fn(res, "delete", namespace, name)
+        body: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "propagationPolicy": "Background",
+        }
+        if uid:
+            body["preconditions"] = {"uid": uid}
+        try:
+            self._request(fn, args, {"body": body})
+        except _client_errors() as exc:
+            if _status(exc) in (404, 409):
+                return False
+            where = f"{namespace}/{name}" if res.namespaced else name
+            raise _api_error(exc, f"delete {res.kind} {where}") from None
+        return True
+
+    def delete_selected(self, deletion: Deletion, *, timeout: float = 120.0) -> None:
+        """The objects the API server lists for the deletion's label and field selectors,
+        each deleted with its uid as a precondition (``kubectl delete -l`` also lists, then
+        deletes each). Each request is bounded by :data:`REQUEST_TIMEOUT`."""
+        for res in deletion.resources:
+            listing = self._list(
+                res, deletion.namespace, deletion.label_selector, deletion.field_selector or None
+            )
+            for item in listing.items:
+                meta = item.get("metadata") or {}
+                self._delete_one(
+                    res,
+                    str(meta.get("namespace") or ""),
+                    str(meta.get("name", "")),
+                    uid=str(meta.get("uid") or ""),
+                )
+
+    def set_labels(
+        self, kind: str, namespace: str, name: str, changes: Mapping[str, str | None]
+    ) -> None:
+        """A JSON merge patch of ``metadata.labels`` (RFC 7386: ``null`` removes a label),
+        as ``kubectl label --overwrite`` sends."""
+        res = write_resource(kind)
+        key = (kind, "" if kind in CLUSTER_SCOPED else namespace or "default", name)
+        fn, args = self._object_fn(res, "patch", key[1], name)
+        body = {"metadata": {"labels": dict(changes)}}
+        kwargs = {"body": body, "field_manager": FIELD_MANAGER, "_content_type": MERGE_PATCH}
+        self._call(fn, args, kwargs, f"label {title(key)}")
 
     # -- exec ----------------------------------------------------------------------------------
     def exec(

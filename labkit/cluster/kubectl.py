@@ -4,11 +4,12 @@ labkit never changes the user's current context: each command carries ``--contex
 ``--kubeconfig`` when labkit owns the file, as for kind). Which path does what:
 * reads and waits go through the official client (:mod:`labkit.cluster.kube_api`, chosen by
   :mod:`labkit.cluster.reads`) when it is installed: lists and watches instead of one process
-  per poll, and in-cluster configuration for a notebook pod without kubectl;
-* kubectl stays where the learner would type it: apply (server-side, the whole batch with
-  ``--dry-run=server`` first), delete, label and ``exec`` for probes, shown beside each
-  notebook step; it authenticates exactly as the user's own kubectl does (exec credential
-  plugins, OIDC, cloud helpers), and every call is testable with a fake ``kubectl`` on PATH.
+  per poll;
+* writes (apply, delete, label) and probe ``exec`` go through kubectl when it is installed
+  and a context is given, as the learner would type them (:mod:`labkit.cluster.writes`
+  picks): kubectl authenticates exactly as the user's own does (exec credential plugins,
+  OIDC, cloud helpers), and every call is testable with a fake ``kubectl`` on PATH;
+* in a notebook pod without kubectl (in-cluster configuration), the client does all of it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ import dataclasses
 import importlib
 import json
 import logging
+import os
 import shutil
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,27 @@ from labkit.errors import ClusterError, LabFolderError, LabNotUp
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "kind", "existing", "simulated")
+BACKEND_ENV = "LABKIT_BACKEND"
+"""When set (``simulated``, ``kind``, ``existing``), it stands in for ``auto`` in :func:`up`
+(the CLI's ``labkit up`` without ``--backend`` and the notebooks' ``lab.up()`` alike)."""
+
+
+def chosen_backend(requested: str, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """``(backend to ask for, the reason in words)``: ``LABKIT_BACKEND`` overrides ``auto``;
+    an unknown value is an error naming the valid ones (never silently ``auto``)."""
+    env = (environ if environ is not None else os.environ).get(BACKEND_ENV, "").strip()
+    if env and env not in BACKENDS:
+        raise ClusterError(
+            f"{BACKEND_ENV}={env!r} names no backend; use one of {', '.join(BACKENDS)}, "
+            f"or unset {BACKEND_ENV}"
+        )
+    if requested == "auto" and env:
+        return env, f"{BACKEND_ENV}={env} is set in the environment, so it was used as asked."
+    if requested == "auto":
+        return "auto", ""
+    return requested, f"You asked for backend={requested!r}."
+
+
 NOT_UP = (
     "no lab is up (`labkit down` stopped it, or none was started); start one with "
     "`labkit up` (in a notebook: lab.up())"
@@ -179,13 +202,15 @@ def up(
     """Start (or reattach to) the lab cluster; with ``dry_run``, return what would be done.
 
     ``backend``: ``auto`` (kind when usable, else simulated), ``kind``, ``existing`` (the
-    kubeconfig ``context``; giving a context implies it) or ``simulated``. ``nodes`` and
+    kubeconfig ``context``; giving a context implies it; with none, inside a pod, the pod's
+    own cluster through its service account) or ``simulated``. ``nodes`` and
     ``calico_mode`` default to the recorded kind cluster's, else 3 and ``manifest``.
     ``recreate`` deletes the cluster and creates it again (kind, simulated); without it a
     cluster is never deleted, except one that an interrupted ``kind create`` left unusable.
     """
     if backend not in BACKENDS:
         raise ClusterError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    backend, asked = chosen_backend(backend) if context is None else (backend, "")
     if context is not None:
         if backend not in ("auto", "existing"):
             raise ClusterError(
@@ -201,6 +226,8 @@ def up(
         backend, why = auto_choice()
         if backend == "simulated":
             log.warning("%s", why)
+    elif asked.startswith(BACKEND_ENV):
+        why = asked
     else:
         why = (
             f"You asked for the cluster of kubeconfig context {context}."
@@ -208,10 +235,7 @@ def up(
             else f"You asked for the {backend} backend."
         )
     if backend == "existing" and not context:
-        raise ClusterError(
-            "the existing backend needs a kubeconfig context: labkit up "
-            "--context NAME (see `kubectl config get-contexts`)"
-        )
+        why = _in_cluster_why()
     if backend == "existing" and recreate:
         raise ClusterError(
             "--recreate deletes a cluster, and labkit never deletes an existing cluster; "
@@ -228,8 +252,9 @@ def up(
         return _up_kind(home, why, nodes, calico_mode, recreate, dry_run, prog)
     existing = _optional("labkit.cluster.existing", "ExistingCluster", "existing-cluster backend")
     if dry_run:
+        where = f"kubeconfig context {context!r}" if context else "the pod's own cluster"
         return (
-            f"backend: existing. {why}\nwould use kubeconfig context {context!r}: check "
+            f"backend: existing. {why}\nwould use {where}: check "
             "that it answers and enforces NetworkPolicy (canary), then apply the lab "
             f"topology ({len(topology_manifests())} objects labelled labkit.dev/managed)"
         )
@@ -237,6 +262,21 @@ def up(
     cluster = existing.up(context, prog)
     _write_record(home, "existing", why, context=context)
     return cluster  # type: ignore[no-any-return]
+
+
+def _in_cluster_why() -> str:
+    """Why the existing backend without a context uses the pod's own cluster; a clear error
+    outside a pod (a context is needed) or without the kubernetes client."""
+    problem = _optional(
+        "labkit.cluster.existing", "connection_problem", "existing-cluster backend"
+    )(None, None)
+    if problem is not None:
+        raise ClusterError(problem)
+    return (
+        "You asked for the existing backend with no --context inside a pod "
+        "(KUBERNETES_SERVICE_HOST is set): labkit uses the pod's own cluster through its "
+        "service account (in-cluster configuration)."
+    )
 
 
 def _up_kind(

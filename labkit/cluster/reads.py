@@ -109,6 +109,10 @@ class Reads(Protocol):
         """The objects of every resource of ``plurals`` in every namespace."""
         ...
 
+    def server_version(self) -> Obj:
+        """The API server's version (``/version``: ``major``, ``minor``, ``gitVersion``)."""
+        ...
+
     def watch(
         self,
         plural: str,
@@ -154,6 +158,11 @@ class KubectlReads:
     def list_all(self, plurals: Sequence[str]) -> Objs:
         names = ",".join(resource(p).kubectl_name for p in plurals)
         return self.kubectl.items(["get", names, "--all-namespaces"])
+
+    def server_version(self) -> Obj:
+        data = self.kubectl.get_json(["version"], timeout=30)
+        server = data.get("serverVersion") if isinstance(data, dict) else None
+        return dict(server) if isinstance(server, dict) else {}
 
     def watch(
         self,

@@ -18,7 +18,6 @@ one (the notebook tests set it to ``simulated``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +54,6 @@ if TYPE_CHECKING:
 require_lab_extra("labkit.lab (the notebook lab)")
 
 __all__ = [
-    "BACKEND_ENV",
     "Audit",
     "CheckResult",
     "Commands",
@@ -86,9 +84,6 @@ __all__ = [
     "up",
 ]
 
-BACKEND_ENV = "LABKIT_BACKEND"
-"""When set (``simulated``, ``kind``, ``existing``), ``up()`` uses this backend."""
-
 ProbeLike = str | int | ProbeSpec
 
 
@@ -111,25 +106,6 @@ def _probes(values: ProbeLike | Sequence[ProbeLike]) -> list[ProbeSpec]:
     return [_probe(v) for v in values]
 
 
-def chosen_backend(requested: str, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
-    """``(backend to ask for, the reason in words)``: ``LABKIT_BACKEND`` overrides ``auto``."""
-    env = (environ if environ is not None else os.environ).get(BACKEND_ENV, "").strip()
-    from labkit.cluster.lifecycle import BACKENDS
-
-    if env and env not in BACKENDS:
-        from labkit.errors import ClusterError
-
-        raise ClusterError(
-            f"{BACKEND_ENV}={env!r} names no backend; use one of {', '.join(BACKENDS)}, "
-            f"or unset {BACKEND_ENV}"
-        )
-    if requested == "auto" and env:
-        return env, f"{BACKEND_ENV}={env} is set in the environment, so it was used as asked."
-    if requested == "auto":
-        return "auto", ""
-    return requested, f"You asked for backend={requested!r}."
-
-
 def up(
     backend: str = "auto",
     *,
@@ -140,17 +116,18 @@ def up(
     """Bring the lab up (or reconnect to it) and say which backend runs and why.
 
     ``backend="auto"`` takes kind + Calico when Docker and kind work, else the simulated
-    cluster; ``"existing"`` uses the cluster of your kubeconfig ``context``. ``nodes``
+    cluster; ``"existing"`` uses the cluster of your kubeconfig ``context`` (in a notebook pod
+    with no context: the pod's own cluster, through its service account). The environment
+    variable ``LABKIT_BACKEND`` stands in for ``"auto"`` when set. ``nodes``
     (kind: 1 or 3) defaults to the recorded cluster's, else 3. This is the one call that
     creates a lab; the others raise, saying to call it, when no lab is up.
     """
     from labkit.cluster import lifecycle
     from labkit.errors import ClusterError, LabkitError
 
-    name, why = chosen_backend(backend)
     bar = progress if progress is not None else NotebookProgress("Bringing the lab up")
     try:
-        result = lifecycle.up(name, context=context, nodes=nodes, progress=bar)
+        result = lifecycle.up(backend, context=context, nodes=nodes, progress=bar)
     except LabkitError as exc:
         if isinstance(bar, NotebookProgress):
             bar.fail(str(exc).splitlines()[0])
@@ -160,7 +137,7 @@ def up(
     found = lifecycle.status()
     recorded = dict(found.details).get("why", "")
     return LabSession(
-        result, found, why or recorded or _fallback_reason(found), _kubectl_commands.for_step("up")
+        result, found, recorded or _fallback_reason(found), _kubectl_commands.for_step("up")
     )
 
 

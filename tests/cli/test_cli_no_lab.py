@@ -103,10 +103,31 @@ def test_the_notebook_facade_does_not_create_a_lab_either(
 
 
 def test_an_unknown_labkit_backend_names_the_valid_ones(monkeypatch: pytest.MonkeyPatch) -> None:
-    import labkit.lab as facade
+    from labkit.cluster import lifecycle
     from labkit.errors import ClusterError
 
     with pytest.raises(ClusterError) as err:
-        facade.chosen_backend("auto", {"LABKIT_BACKEND": "kinnd"})
+        lifecycle.chosen_backend("auto", {"LABKIT_BACKEND": "kinnd"})
     assert "LABKIT_BACKEND='kinnd'" in str(err.value)
     assert "auto, kind, existing, simulated" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "said"),
+    [
+        ("bogus", 1, "LABKIT_BACKEND='bogus' names no backend"),
+        ("simulated", 0, "LABKIT_BACKEND=simulated is set in the environment"),
+    ],
+)
+def test_labkit_up_reads_labkit_backend_as_the_notebooks_do(
+    lab: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    value: str,
+    code: int,
+    said: str,
+) -> None:
+    monkeypatch.setenv("LABKIT_BACKEND", value)
+    assert main(["up"]) == code
+    out = capsys.readouterr()
+    assert said in out.out + out.err

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fake_tools import FakeTools
 
+from labkit.cluster import kube as kube_module
 from labkit.cluster.existing import ExistingCluster
 from labkit.cluster.kube import KubeCluster, prepare
 from labkit.cluster.kubectl import Kubectl
@@ -254,7 +255,12 @@ def test_existing_cluster_cleanup_deletes_only_labelled_objects(fake_tools: Fake
     assert calls[1][3] == "namespaces"
 
 
-def test_existing_cluster_attach_reads_the_server_version_and_pools(fake_tools: FakeTools) -> None:
+def test_existing_cluster_attach_reads_the_server_version_and_pools(
+    fake_tools: FakeTools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through kubectl (reads without the client); the client's path is in
+    test_kube_api_writes.py."""
+    monkeypatch.setattr(kube_module, "default_reads", KubectlReads)
     fake_tools.add(
         "kubectl",
         match=["version"],
