@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from labkit.cluster.kubectl import Kubectl, list_items
+from labkit.errors import ClusterError
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class KubectlReads:
         resource_version: str = "",
         timeout_s: float,
     ) -> bool:
-        raise NotImplementedError("kubectl reads do not watch; waits poll")
+        raise ClusterError("kubectl reads cannot watch (`watches` is False): waits poll instead")
 
 
 def client_installed() -> bool:

@@ -16,7 +16,6 @@ all -o yaml``) yields its real pods only. :func:`owner_uids` collects those link
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -271,6 +270,8 @@ def _uid(raw: RawObject, kind: str, name: str) -> str:
     written = raw.metadata.get("uid")
     if isinstance(written, str) and written:
         return written
+    import uuid  # on demand: only Jobs and CronJobs without a written uid need one
+
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"labkit:{kind}/{raw.namespace}/{name}"))
 
 
