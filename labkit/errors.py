@@ -231,3 +231,25 @@ class CommandFailed(ClusterError):
 
 class GradingError(LabkitError):
     """An exercise spec or a submission could not be read or graded."""
+
+
+class RequirementsError(GradingError):
+    """A requirements file (or an exercise's ``exercise.yaml``) is wrong: the message names
+    the file, the requirement id and the field path, and says how to fix it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str = "",
+        requirement: str = "",
+        field: str = "",
+        hint: str = "",
+    ) -> None:
+        self.file = file
+        self.requirement = requirement
+        self.field = field
+        self.hint = hint
+        parts = [p for p in (file, f"requirement {requirement}" if requirement else "", field) if p]
+        text = ": ".join([*parts, message])
+        super().__init__(f"{text}\n    fix: {hint}" if hint else text)

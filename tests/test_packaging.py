@@ -363,3 +363,13 @@ def test_layer_packages_say_what_they_hold(package: str) -> None:
     unnamed = sorted(name for name in parts if f":mod:`.{name}`" not in doc)
     assert not unnamed, f"labkit/{package}/__init__.py does not name {unnamed}"
     assert "Layer rule" in doc
+
+
+def test_the_wheel_ships_no_instructor_material() -> None:
+    """Exercises hold hidden requirements and reference solutions under instructor/: none of
+    it may reach a wheel that learners can `pip install`."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    wheel = data["tool"]["hatch"]["build"]["targets"]["wheel"]
+    shipped = [*wheel.get("force-include", {}), *wheel.get("packages", [])]
+    assert not [p for p in shipped if p.split("/")[0] == "exercises" or "instructor" in p]
+    assert not list((ROOT / "labkit").rglob("instructor"))

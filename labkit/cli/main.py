@@ -28,6 +28,8 @@ COMMAND_MODULES = (
     "labkit.cli.cmd_cluster",
     "labkit.cli.cmd_probe",
     "labkit.cli.cmd_images",
+    "labkit.cli.cmd_grade",
+    "labkit.cli.cmd_exercises",
 )
 
 FAST_EXIT_MODULES = frozenset(
@@ -59,6 +61,9 @@ COMMANDS = {
     "describe": "labkit.cli.cmd_cluster",
     "probe": "labkit.cli.cmd_probe",
     "images": "labkit.cli.cmd_images",
+    "check": "labkit.cli.cmd_grade",
+    "grade": "labkit.cli.cmd_grade",
+    "exercises": "labkit.cli.cmd_exercises",
 }
 
 

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from labkit.cluster.backend import ClusterStatus, LabCluster
     from labkit.cluster.progress import Progress
     from labkit.engine.explain import Explanation
+    from labkit.lab.exercise_check import SelfCheck, SubmissionLike
     from labkit.model.inventory import Inventory
     from labkit.model.objects import Pod
     from labkit.probe.jobs import Result
@@ -69,6 +70,7 @@ __all__ = [
     "apply",
     "audit",
     "check",
+    "check_requirements",
     "cluster",
     "connectivity",
     "explain",
@@ -395,6 +397,15 @@ def _service_address(inventory: Inventory, service: str) -> str:
         return str(found.cluster_ips[0])
     namespace, _, name = service.partition("/")
     return f"{name}.{namespace}.svc"
+
+
+def check_requirements(exercise: str | Path, submission: SubmissionLike = None) -> SelfCheck:
+    """Self-check a graded exercise (its public requirements, as ``labkit check``): a path
+    (manifests, or a notebook whose ``answer`` cells hold YAML), YAML text or objects; with
+    no submission, what you applied to the lab cluster (:mod:`labkit.lab.exercise_check`)."""
+    from labkit.lab.exercise_check import check_requirements as self_check
+
+    return self_check(exercise, submission)
 
 
 def quiz(questions: str | Sequence[Question]) -> Any:

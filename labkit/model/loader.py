@@ -220,6 +220,13 @@ def load_paths(paths: Iterable[str | Path], *, budget: ReadBudget | None = None)
     return objects
 
 
+def read_text_file(name: str, budget: ReadBudget) -> str:
+    """The UTF-8 text of the file ``name``, bounded as a manifest file is (its size spent from
+    ``budget``; :class:`ManifestError` when too large, unreadable or not UTF-8): for files read
+    otherwise than as manifests, such as notebook submissions (:mod:`labkit.grading`)."""
+    return _read_text(name, budget)
+
+
 def _read_text(name: str, budget: ReadBudget) -> str:
     """The UTF-8 text of the file ``name``, its size spent from ``budget`` before reading."""
     try:
