@@ -33,6 +33,8 @@ class LeastPrivilege:
     open_flows: int
     score: float
     max_score: float
+    gated: bool = False
+    """The points were withheld because a requirement they depend on failed."""
 
 
 @dataclass(frozen=True)
@@ -94,4 +96,4 @@ def least_privilege(
     excess = excess_flows(scope, submission, reference)
     opened = open_flows(scope, reference)
     score = privilege_score(points, excess, opened) if earned else 0.0
-    return LeastPrivilege(excess, opened, score, points)
+    return LeastPrivilege(excess, opened, score, points, gated=not earned and points > 0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from urllib.parse import quote
 
 if TYPE_CHECKING:
     from labkit.grading.gradebook import StudentGrade
+    from labkit.grading.privilege import LeastPrivilege
     from labkit.grading.score import Grade, RequirementResult
 
 log = logging.getLogger(__name__)
@@ -44,11 +46,21 @@ def summary_line(grade: Grade, *, public_only: bool = False) -> str:
 
         return check_summary(grade)
     lp = grade.least_privilege
+    note = privilege_note(lp)
     return (
         f"{grade.exercise}: score {_points(grade.score)}/{_points(grade.max_score)} "
         f"(least privilege {_points(lp.score)}/{_points(lp.max_score)}, "
-        f"{lp.excess_flows} excess flows)"
+        f"{lp.excess_flows} excess flows{': ' + note if lp.gated else ''})"
     )
+
+
+def privilege_note(lp: LeastPrivilege) -> str:
+    """Why the least-privilege points are what they are, in one line ("" when full)."""
+    if lp.gated:
+        return "counts only once every graded requirement passes"
+    if lp.score < lp.max_score:
+        return f"{lp.excess_flows} of {lp.open_flows} flows open beyond what the task needs"
+    return ""
 
 
 def grade_lines(grade: Grade, *, public_only: bool = False) -> list[str]:
@@ -138,7 +150,8 @@ def grade_table_html(grade: Grade, *, public_only: bool = False) -> str:
     for r in shown_requirements(grade, public_only):
         result = '<span class="pass">pass</span>' if r.passed else '<span class="miss">miss</span>'
         hidden = " <em>(hidden)</em>" if r.hidden else ""
-        feedback = "" if r.passed else html.escape(r.feedback)
+        shown = r.feedback and (not r.passed or r.points < r.max_points)
+        feedback = html.escape(r.feedback) if shown else ""
         rows.append(
             f"<tr><td><code>{html.escape(r.id)}</code>{hidden}<br>{html.escape(r.description)}"
             f"</td><td>{_points(r.points)}/{_points(r.max_points)}</td><td>{result}</td>"
@@ -148,7 +161,8 @@ def grade_table_html(grade: Grade, *, public_only: bool = False) -> str:
         lp = grade.least_privilege
         rows.append(
             f"<tr><td>least privilege<br>{lp.excess_flows} flows beyond the reference</td>"
-            f"<td>{_points(lp.score)}/{_points(lp.max_score)}</td><td></td><td></td></tr>"
+            f"<td>{_points(lp.score)}/{_points(lp.max_score)}</td><td></td>"
+            f"<td><pre>{html.escape(privilege_note(lp))}</pre></td></tr>"
         )
     return '<table class="labkit-grade">' + "".join(rows) + "</table>"
 
@@ -225,12 +239,16 @@ def summary_figure(grades: Sequence[StudentGrade], path: Path) -> None:
 
     with lab_extra("the class summary figure"):
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(11, 4.5), layout="constrained")
     scores_axes, missed_axes = fig.subplots(1, 2)
     scores = [g.grade.score for g in grades]
     top = max((g.grade.max_score for g in grades), default=1.0) or 1.0
-    scores_axes.hist(scores, bins=min(20, max(5, len(set(scores)))), range=(0, top))
+    # one bin per point (up to 20 bins), so a bar never spans two very different scores
+    scores_axes.hist(scores, bins=max(1, min(20, math.ceil(top))), range=(0, top))
+    for axis in (scores_axes.yaxis, missed_axes.xaxis):
+        axis.set_major_locator(MaxNLocator(integer=True))  # counts of students
     scores_axes.set_title(f"Score distribution ({len(grades)} submissions)")
     scores_axes.set_xlabel(f"score (max {_points(top)})")
     scores_axes.set_ylabel("students")

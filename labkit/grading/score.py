@@ -190,6 +190,7 @@ def to_dict(grade: Grade) -> dict[str, Any]:
             "score": lp.score,
             "open_flows": lp.open_flows,
             "max_score": lp.max_score,
+            "gated": lp.gated,
         },
         "rejected": [r.as_dict() for r in grade.rejected],
         "errors": [dict(e) for e in grade.errors],

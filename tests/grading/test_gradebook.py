@@ -13,9 +13,14 @@ from pathlib import Path
 import pytest
 
 from labkit.cli.main import main
+from labkit.cluster.grading_inputs import lab_world
+from labkit.grading import Exercise, Grade, find_exercise, grade, read_submission, to_dict
 from labkit.grading.gradebook import inert
+from labkit.grading.privilege import LeastPrivilege
+from labkit.grading.report import grade_table_html, privilege_note, summary_line
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "exercises"
+PROJECT_EXERCISES = Path(__file__).resolve().parents[2] / "exercises"
 EXERCISE = FIXTURES / "fixture-isolate"
 SOLUTION = EXERCISE / "instructor" / "solution"
 WRONG = EXERCISE / "instructor" / "wrong" / "open-to-all" / "policy.yaml"
@@ -137,3 +142,31 @@ def test_class_json_lists_every_student(
 )
 def test_formula_like_cells_are_made_inert(cell: str, written: str) -> None:
     assert inert(cell) == written
+
+
+@pytest.mark.parametrize(
+    ("lp", "note"),
+    [
+        (LeastPrivilege(0, 30, 0.0, 2.0, gated=True), "counts only once every graded"),
+        (LeastPrivilege(3, 30, 1.8, 2.0), "3 of 30 flows open beyond what the task needs"),
+        (LeastPrivilege(0, 30, 2.0, 2.0), ""),
+    ],
+)
+def test_the_report_says_why_least_privilege_points_are_missing(
+    lp: LeastPrivilege, note: str
+) -> None:
+    said = privilege_note(lp)
+    assert said.startswith(note) and bool(said) == bool(note)
+
+
+def test_a_gated_least_privilege_share_is_explained_in_every_output() -> None:
+    exercise = find_exercise("database-lockdown", PROJECT_EXERCISES)
+    wrong = PROJECT_EXERCISES / "database-lockdown/instructor/wrong/egress-without-dns"
+    grade = grade_submission(exercise, wrong)
+    assert grade.least_privilege.gated and to_dict(grade)["least_privilege"]["gated"]
+    assert "counts only once every graded requirement passes" in grade_table_html(grade)
+    assert "counts only once" in summary_line(grade)
+
+
+def grade_submission(exercise: Exercise, path: Path) -> Grade:
+    return grade(exercise, read_submission(path), lab_world())
