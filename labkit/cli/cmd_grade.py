@@ -162,12 +162,15 @@ def _grade_one(args: argparse.Namespace, exercise: Exercise, path: Path) -> int:
 
     base = lab_world()
     submission = read_submission(path)
-    result = grade(exercise, submission, base)
     live = None
     if args.live:
         from labkit.cli.grade_live import live_check
+        from labkit.grading import Grader
 
         live = live_check(exercise, submission, base)
+        result = Grader(exercise, base).grade(submission, live.observations)
+    else:
+        result = grade(exercise, submission, base)
     if args.output == "json":
         emit_json({**to_dict(result), **({"live": live.as_dict()} if live else {})})
     elif args.output == "html":

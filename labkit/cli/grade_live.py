@@ -4,9 +4,12 @@ The lab cluster (:func:`labkit.cluster.lifecycle.connect`) is reset to the topol
 exercise's ``world/`` objects and the submission's accepted objects (what
 :func:`labkit.grading.build_world` keeps; rejected objects are never applied) are applied in
 one validated batch. Every ordered pair of the lab's pods is probed on the ports the lab's
-pods serve (80/TCP, 81/UDP, 9090/TCP) and each answer is compared with what the engine
-predicts on the graded world: a disagreement means the engine and the cluster's CNI differ on
-this submission, and the engine's grade should be looked at by hand.
+pods serve (80/TCP, 81/UDP, 9090/TCP). The probes decide those ports: they are passed to the
+grader as observations (:meth:`labkit.grading.evaluate.View.observed`), so a requirement on a
+probed port is judged on what the cluster did; every other port of the full connectivity is
+the engine's. Each answer that differs from the engine's prediction is reported too: the
+cluster's CNI and the engine disagree on this submission. A probe that failed (pod not ready,
+exec error) decides nothing and is reported.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from labkit.probe.jobs import Job, Outcome, ProbeSpec, Result
 
 if TYPE_CHECKING:
     from labkit.grading import Exercise, Submission
+    from labkit.grading.evaluate import Observation
     from labkit.model.loader import RawObject
 
 LIVE_PROBES = (ProbeSpec.parse("80/TCP"), ProbeSpec.parse("81/UDP"), ProbeSpec.parse("9090/TCP"))
@@ -51,6 +55,8 @@ class LiveCheck:
     applied: tuple[str, ...]
     probes: int
     disagreements: tuple[Disagreement, ...]
+    observations: tuple[Observation, ...] = ()
+    """What the probes saw (failed probes left out): the grade's evidence on those ports."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -108,7 +114,21 @@ def live_check(exercise: Exercise, submission: Submission, base: Sequence[RawObj
         tuple(o.title for o in objects),
         len(jobs),
         tuple(compare(probed, predicted)),
+        tuple(observations(probed)),
     )
+
+
+def observations(probed: Sequence[Result]) -> list[Observation]:
+    """The probes' answers as the grader's observations (a failed probe decides nothing)."""
+    from labkit.grading.evaluate import Observation
+
+    found = []
+    for r in probed:
+        if r.outcome in (Outcome.ALLOWED, Outcome.BLOCKED):
+            job = r.job
+            allowed = r.outcome == Outcome.ALLOWED
+            found.append(Observation(job.src, job.dst, job.probe.port, job.probe.protocol, allowed))
+    return found
 
 
 def compare(probed: Sequence[Result], predicted: Sequence[Result]) -> list[Disagreement]:

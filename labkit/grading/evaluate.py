@@ -22,6 +22,7 @@ A miss names the first failing pair and its lowest failing port, with the reason
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -44,8 +45,24 @@ from labkit.model.inventory import Inventory
 from labkit.model.ports import Protocol
 
 
+@dataclass(frozen=True)
+class Observation:
+    """What a probe on the lab cluster saw: ``source`` -> ``destination`` (peer keys) on
+    ``port``/``protocol`` was allowed or not."""
+
+    source: str
+    destination: str
+    port: int
+    protocol: Protocol
+    allowed: bool
+
+
 class View:
-    """One world's full connectivity: its pods and ``externals``, computed once."""
+    """One world's full connectivity: its pods and ``externals``, computed once.
+
+    With observations (:meth:`observed`, for ``labkit grade --live``) the probes decide where
+    they speak: a probed port counts as the cluster answered, every other port as the engine
+    predicts."""
 
     def __init__(self, inventory: Inventory, externals: Iterable[PeerExpr] = ()) -> None:
         self.inventory = inventory
@@ -54,13 +71,40 @@ class View:
         self.endpoints: tuple[Endpoint, ...] = tuple(self.engine.endpoints(addresses))
         self.matrix: ConnectivityMatrix = compute_matrix(self.engine, self.endpoints)
         self._index = {ep.key: i for i, ep in enumerate(self.endpoints)}
+        self.corrections: dict[tuple[str, str], tuple[PortSet, PortSet]] = {}
+        """``(source, destination) -> (ports observed open, ports observed closed)`` where
+        the cluster disagreed with the engine."""
 
     def ports(self, src: Endpoint, dst: Endpoint) -> PortSet | None:
         """Every port allowed from ``src`` to ``dst`` (``None``: no policy governs it)."""
         i, j = self._index.get(src.key), self._index.get(dst.key)
-        if i is None or j is None:
-            return self.engine.connectivity(src, dst)
-        return self.matrix.cell(i, j)
+        found = (
+            self.engine.connectivity(src, dst) if i is None or j is None else self.matrix.cell(i, j)
+        )
+        fix = self.corrections.get((src.key, dst.key))
+        if found is None or fix is None:
+            return found
+        opened, closed = fix
+        return difference(found.union(opened), closed)
+
+    def observed(self, observations: Iterable[Observation]) -> View:
+        """This view, corrected by what the probes saw where it differs from the engine."""
+        view = copy.copy(self)
+        view.corrections = dict(self.corrections)
+        for o in observations:
+            single = PortSet.of(o.protocol, o.port, o.port)
+            current = self.ports(
+                self.engine.endpoint(o.source), self.engine.endpoint(o.destination)
+            )
+            if current is None or current.contains(o.port, o.protocol) == o.allowed:
+                continue
+            opened, closed = view.corrections.get((o.source, o.destination), (NOTHING, NOTHING))
+            if o.allowed:
+                opened = opened.union(single)
+            else:
+                closed = closed.union(single)
+            view.corrections[(o.source, o.destination)] = (opened, closed)
+        return view
 
     def expand(self, expr: PeerExpr, requirement: Requirement, field: str) -> tuple[Endpoint, ...]:
         try:
@@ -240,10 +284,15 @@ def _excepted(
     return frozenset() if expr is None else frozenset(view.expand(expr, req, field))
 
 
-def miss_text(miss: Miss, engine: Engine) -> str:
-    """``a -> b on 5432/TCP is allowed but must be blocked: <explain's summary>``."""
+def miss_text(miss: Miss, engine: Engine, view: View | None = None) -> str:
+    """``a -> b on 5432/TCP is allowed but must be blocked: <explain's summary>``; where the
+    lab cluster's probe decided against the engine (``view`` with observations), it says so."""
+    head = f"{miss.source.key} -> {miss.destination.key} on {miss.port}/{miss.protocol.value}"
+    fix = view.corrections.get((miss.source.key, miss.destination.key)) if view else None
+    if fix is not None and any(ps.contains(miss.port, miss.protocol) for ps in fix):
+        return (
+            f"{head} {miss.reason}: observed by a probe on the lab cluster, although the "
+            "policies predict the opposite (the cluster's CNI and the engine disagree)"
+        )
     why = explain(engine, miss.source, miss.destination, miss.port, miss.protocol)
-    return (
-        f"{miss.source.key} -> {miss.destination.key} on {miss.port}/{miss.protocol.value} "
-        f"{miss.reason}: {why.summary}"
-    )
+    return f"{head} {miss.reason}: {why.summary}"

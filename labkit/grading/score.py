@@ -19,12 +19,12 @@ for a batch).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from labkit.errors import GradingError
-from labkit.grading.evaluate import Outcome, View, check_requirement, miss_text
+from labkit.grading.evaluate import Observation, Outcome, View, check_requirement, miss_text
 from labkit.grading.exercise import Exercise
 from labkit.grading.privilege import LeastPrivilege, least_privilege
 from labkit.grading.requirements import Requirement, RequirementSet
@@ -98,7 +98,7 @@ def _feedback(req: Requirement, outcome: Outcome, failed_gates: list[str], after
     if req.hidden:
         return f"a hidden check failed: {req.description}"
     if outcome.miss is not None:
-        return miss_text(outcome.miss, after.engine)
+        return miss_text(outcome.miss, after.engine, after)
     return outcome.note
 
 
@@ -133,9 +133,11 @@ class Grader:
             )
         return self._view(world.inventory)
 
-    def grade(self, submission: Submission) -> Grade:
+    def grade(self, submission: Submission, observations: Iterable[Observation] = ()) -> Grade:
+        """The grade; with ``observations`` (``labkit grade --live``) the lab cluster's
+        probes decide the ports they tried, the engine the rest (full connectivity)."""
         world = build_world(self._base, self._world, submission, self.exercise.allowed)
-        after = self._view(world.inventory)
+        after = self._view(world.inventory).observed(observations)
         results = grade_world(self.requirements, after, self.before)
         lp = self._least_privilege(results, after)
         score = round(sum(r.points for r in results) + lp.score, 2)

@@ -215,3 +215,34 @@ def test_live_reports_where_the_probes_disagree_with_the_engine(
         "trusted/client -> my-segment/database on 80/TCP: probed allowed, engine says blocked"
         in out
     )
+
+
+def test_with_live_the_probes_decide_the_ports_they_tried(
+    capsys: pytest.CaptureFixture[str], simulated_lab: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CNI that lets one blocked flow through costs the requirement that forbids it, with
+    feedback saying the cluster, not the policies, decided; the engine alone gives full marks."""
+    from labkit.cluster.simulated import SimulatedCluster, SimulatedRunner
+    from labkit.probe.jobs import Outcome, Result
+
+    leak = ("trusted/client", "my-segment/database", "80/TCP")
+
+    class Leaky(SimulatedRunner):
+        def run(self, jobs: Any) -> list[Result]:
+            return [
+                Result(r.job, Outcome.ALLOWED, "connected")
+                if (r.job.src, r.job.dst, str(r.job.probe)) == leak
+                else r
+                for r in super().run(jobs)
+            ]
+
+    offline = run_json(capsys, "grade", "fixture-isolate", str(SOLUTION))
+    assert offline["score"] == offline["max_score"]
+    monkeypatch.setattr(SimulatedCluster, "runner", lambda self: Leaky(self.inventory()))
+    graded = run_json(capsys, "grade", "fixture-isolate", str(SOLUTION), "--live")
+    assert graded["score"] < graded["max_score"]
+    by_id = {r["id"]: r for r in graded["requirements"]}
+    assert not by_id["trusted-blocked"]["passed"]
+    feedback = by_id["trusted-blocked"]["feedback"]
+    assert feedback.startswith("trusted/client -> my-segment/database on 80/TCP is allowed")
+    assert "observed by a probe on the lab cluster" in feedback

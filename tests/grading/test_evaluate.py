@@ -230,3 +230,23 @@ def test_unknown_peer_is_an_error_of_the_requirement_file() -> None:
     assert caught.value.file == "reqs.yaml"
     assert caught.value.requirement == "b-out"
     assert caught.value.field == "requirements[0].blocked[0].from"
+
+
+def test_observations_decide_the_ports_probed_and_only_those() -> None:
+    """``labkit grade --live``: where a probe disagrees with the engine, the probe wins for
+    that port; an agreeing probe changes nothing; other ports stay the engine's."""
+    from labkit.grading.evaluate import Observation
+
+    engine_view = view(DB_IN)
+    web, db = engine_view.engine.endpoint("a/web"), engine_view.engine.endpoint("a/db")
+    agreeing = engine_view.observed([Observation("a/web", "a/db", 5432, TCP, True)])
+    assert agreeing.corrections == {}
+    blocked = engine_view.observed([Observation("a/web", "a/db", 5432, TCP, False)])
+    ports_now = blocked.ports(web, db)
+    assert ports_now is not None and not ports_now.contains(5432, TCP)
+    leaked = engine_view.observed([Observation("a/web", "a/db", 80, TCP, True)])
+    ports_now = leaked.ports(web, db)
+    assert ports_now is not None
+    assert ports_now.contains(80, TCP) and ports_now.contains(5432, TCP)
+    assert not ports_now.contains(81, TCP)
+    assert engine_view.corrections == {}  # the engine's own view is untouched
