@@ -125,10 +125,12 @@ def test_errors_are_labkit_errors(session: lab.LabSession) -> None:
 
 def test_start_here_quiz_answer_matches_the_lab(session: lab.LabSession) -> None:
     """Question 1 claims the untrusted client reaches the database with no policy: probe it."""
-    from labkit.lab.quizzes import START_HERE
+    from labkit.lab.quiz_bank import grade_choices
+    from labkit.lab.quizzes import bank
 
-    first = START_HERE[0]
-    assert first.choices[first.answer].startswith("Yes")
+    first = bank("start-here").questions[0]
+    right = [i for i in range(len(first.options)) if grade_choices(first, [i]).correct]
+    assert [first.options[i].text[:4] for i in right] == ["Yes:"]
     check = lab.check("untrusted/client", "my-segment/database", "80/TCP", expect="allowed")
     assert check.matches
     assert lab.quiz("start-here").children  # the widget box, built without a frontend

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from labkit.lab.quizzes import START_HERE
+from labkit.lab.quiz_bank import grade_choices
+from labkit.lab.quizzes import bank
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -144,15 +145,18 @@ def test_start_here_runs_and_quiz_answers_in_jupyterlab(jupyter: str, tmp_path: 
             # every step left its output: the progress bar, the session, the heatmaps
             expect(page.locator(".labkit-progress")).to_be_visible()
             expect(page.locator(".labkit-session")).to_contain_text("simulated")
-            expect(page.locator("img[alt^='probe 80/TCP']")).to_have_count(1)
-            expect(page.locator("img[alt^='probe 81/UDP']")).to_have_count(1)
+            expect(page.locator("svg[aria-label^='probe 80/TCP']")).to_have_count(1)
+            # 81/UDP: the matrix, then the prediction check's three panels (prediction,
+            # observation, difference)
+            expect(page.locator("svg[aria-label^='probe 81/UDP']")).to_have_count(4)
 
             feedback = page.locator(".labkit-quiz-feedback").first
-            first = START_HERE[0]
-            wrong = next(k for k in range(len(first.choices)) if k != first.answer)
+            first = bank("start-here").questions[0]
+            answer = next(k for k in range(len(first.options)) if grade_choices(first, [k]).correct)
+            wrong = next(k for k in range(len(first.options)) if k != answer)
             choices.nth(wrong).click()
             expect(feedback).to_contain_text("Not quite", timeout=15_000)
-            choices.nth(first.answer).click()
+            choices.nth(answer).click()
             expect(feedback).to_contain_text("Correct.", timeout=15_000)
             assert not page.locator(".jp-OutputArea-output[data-mime-type*='error']").count()
         finally:

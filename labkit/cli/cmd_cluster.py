@@ -51,6 +51,13 @@ def register(sub: Any) -> None:
         help="delete the lab cluster and create it again (kind, simulated); without it labkit "
         "never deletes a cluster",
     )
+    p.add_argument(
+        "--cni",
+        choices=("calico", "none"),
+        default="calico",
+        help="simulated backend: calico enforces NetworkPolicy; none stores policies and "
+        "enforces nothing (a CNI without policy support; the canary says so)",
+    )
     p.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
     p.set_defaults(handler=run_up)
 
@@ -95,6 +102,7 @@ def run_up(args: argparse.Namespace) -> int:
         progress=TerminalProgress(),
         calico_mode=args.calico,
         recreate=args.recreate,
+        cni=args.cni,
     )
     if isinstance(result, str):
         print(result)

@@ -30,6 +30,10 @@ COMMAND_MODULES = (
     "labkit.cli.cmd_images",
     "labkit.cli.cmd_grade",
     "labkit.cli.cmd_exercises",
+    "labkit.cli.cmd_lessons",
+    "labkit.cli.cmd_scenario",
+    "labkit.cli.cmd_auth",
+    "labkit.cli.cmd_progress",
 )
 
 FAST_EXIT_MODULES = frozenset(
@@ -64,6 +68,10 @@ COMMANDS = {
     "check": "labkit.cli.cmd_grade",
     "grade": "labkit.cli.cmd_grade",
     "exercises": "labkit.cli.cmd_exercises",
+    "lessons": "labkit.cli.cmd_lessons",
+    "scenario": "labkit.cli.cmd_scenario",
+    "progress": "labkit.cli.cmd_progress",
+    "auth": "labkit.cli.cmd_auth",
 }
 
 

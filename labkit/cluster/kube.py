@@ -73,10 +73,15 @@ MANAGED_RESOURCES = {
         "DaemonSet",
         "Job",
         "CronJob",
+        "Role",
+        "RoleBinding",
+        "ClusterRole",
+        "ClusterRoleBinding",
     )
 }
-"""The namespaced kinds whose labelled objects ``reset`` and ``down`` delete (the kinds
-labkit models); a labelled namespace goes with everything in it."""
+"""The kinds whose labelled objects ``reset`` and ``down`` delete (the kinds labkit models,
+and the RBAC objects of the who-may-change-policies lesson); a labelled namespace goes with
+everything in it."""
 NAMESPACES = write_resource("Namespace")
 
 

@@ -64,6 +64,7 @@ TYPED_APIS = {
     "apps": "AppsV1Api",
     "batch": "BatchV1Api",
     "networking.k8s.io": "NetworkingV1Api",
+    "rbac.authorization.k8s.io": "RbacAuthorizationV1Api",
 }
 """The generated API class of each built-in group labkit reads and writes."""
 APPLY_PATCH = "application/apply-patch+yaml"

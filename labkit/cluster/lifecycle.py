@@ -26,6 +26,7 @@ from typing import Any
 from labkit.cluster.backend import ClusterStatus, LabCluster
 from labkit.cluster.labdir import cluster_record_path, folder_error, lab_home, write_json_atomic
 from labkit.cluster.progress import LogProgress, Progress
+from labkit.cluster.simulated import CNIS as SIMULATED_CNIS
 from labkit.cluster.simulated import SimulatedCluster, base_objects
 from labkit.cluster.topology import topology_manifests
 from labkit.errors import ClusterError, LabFolderError, LabNotUp
@@ -198,6 +199,7 @@ def up(
     progress: Progress | None = None,
     calico_mode: str | None = None,
     recreate: bool = False,
+    cni: str = "calico",
 ) -> LabCluster | str:
     """Start (or reattach to) the lab cluster; with ``dry_run``, return what would be done.
 
@@ -210,6 +212,7 @@ def up(
     """
     if backend not in BACKENDS:
         raise ClusterError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    _check_cni(cni, backend)
     backend, asked = chosen_backend(backend) if context is None else (backend, "")
     if context is not None:
         if backend not in ("auto", "existing"):
@@ -246,7 +249,8 @@ def up(
         if dry_run:
             return _simulated_plan(home, why)
         simulated = SimulatedCluster.up(home, prog, fresh=recreate)
-        _write_record(home, "simulated", why, state_file=str(simulated.state_path))
+        simulated.cni = cni
+        _write_record(home, "simulated", why, state_file=str(simulated.state_path), cni=cni)
         return simulated
     if backend == "kind":
         return _up_kind(home, why, nodes, calico_mode, recreate, dry_run, prog)
@@ -262,6 +266,18 @@ def up(
     cluster = existing.up(context, prog)
     _write_record(home, "existing", why, context=context)
     return cluster  # type: ignore[no-any-return]
+
+
+def _check_cni(cni: str, backend: str) -> None:
+    """``cni="none"`` (a CNI that enforces no policy) exists only on the simulated backend;
+    kind runs Calico and an existing cluster runs whatever it runs."""
+    if cni not in SIMULATED_CNIS:
+        raise ClusterError(f"unknown CNI {cni!r}; use one of {', '.join(SIMULATED_CNIS)}")
+    if cni != "calico" and backend != "simulated":
+        raise ClusterError(
+            f"--cni {cni} is a simulated CNI: use it with --backend simulated (kind runs "
+            "Calico; an existing cluster keeps its own CNI)"
+        )
 
 
 def _in_cluster_why() -> str:
@@ -344,7 +360,7 @@ def connect() -> LabCluster:
     record = read_record(home)
     backend = record["backend"] if record else "simulated"
     if backend == "simulated":
-        cluster = SimulatedCluster(home)
+        cluster = SimulatedCluster(home, cni=str((record or {}).get("cni") or "calico"))
         if not cluster.exists():
             raise LabNotUp(NOT_UP)
         return cluster

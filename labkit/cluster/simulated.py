@@ -12,7 +12,7 @@ immutable. A probe from or to a pod that does not exist fails (``Outcome.FAILED`
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from labkit.cluster.backend import ApplyReport, ClusterStatus, LabCluster
@@ -35,7 +35,7 @@ from labkit.cluster.topology import (
     topology_manifests,
 )
 from labkit.engine.evaluator import Engine
-from labkit.errors import UnknownPeer
+from labkit.errors import ClusterError, UnknownPeer
 from labkit.model.inventory import Inventory, check_objects
 from labkit.model.ipam import IPPlan
 from labkit.model.loader import RawObject
@@ -45,6 +45,14 @@ from labkit.probe.runner import Runner
 log = logging.getLogger(__name__)
 
 CNI_TEXT = "labkit policy engine (simulates Calico NetworkPolicy enforcement)"
+CNI_NONE_TEXT = (
+    "none (simulates a CNI without NetworkPolicy support: policies are stored, never enforced)"
+)
+CNIS = ("calico", "none")
+"""The simulated CNIs: ``calico`` enforces as the engine predicts; ``none`` enforces nothing,
+as kindnet on a kernel without nftables/nfqueue or flannel alone would (the API server
+accepts NetworkPolicy objects whatever the CNI does with them)."""
+NOT_ENFORCED = "simulated CNI 'none': nothing enforces NetworkPolicy, so every probe gets through"
 NODES_TEXT = "simulated (no nodes)"
 
 
@@ -69,10 +77,24 @@ class SimulatedRunner:
     destination pod does not exist is ``FAILED`` with a sentence saying which.
     """
 
-    def __init__(self, inventory: Inventory) -> None:
+    def __init__(
+        self,
+        inventory: Inventory,
+        *,
+        enforce: bool = True,
+        record: Callable[[Engine, Sequence[Result]], None] | None = None,
+    ) -> None:
         self.engine = Engine(inventory)
+        self.enforce = enforce
+        self.record = record
 
     def run(self, jobs: Sequence[Job]) -> list[Result]:
+        results = self._answer(jobs)
+        if self.record is not None:
+            self.record(self.engine, results)
+        return results
+
+    def _answer(self, jobs: Sequence[Job]) -> list[Result]:
         results: list[Result] = []
         for job in jobs:
             try:
@@ -92,7 +114,9 @@ class SimulatedRunner:
                 )
                 continue
             verdict = self.engine.allowed(src, dst, job.probe.port, job.probe.protocol)
-            if verdict is None:
+            if not self.enforce and verdict is not None:
+                results.append(Result(job, Outcome.ALLOWED, NOT_ENFORCED))
+            elif verdict is None:
                 results.append(
                     Result(
                         job,
@@ -120,7 +144,12 @@ class SimulatedCluster(LabCluster):
 
     name = "simulated"
 
-    def __init__(self, home: Path | None = None, *, store: Store | None = None) -> None:
+    def __init__(
+        self, home: Path | None = None, *, store: Store | None = None, cni: str = "calico"
+    ) -> None:
+        if cni not in CNIS:
+            raise ClusterError(f"unknown simulated CNI {cni!r}; use one of {', '.join(CNIS)}")
+        self.cni = cni
         self.home = home if home is not None else lab_home()
         self.store: Store = (
             store if store is not None else FileStore(simulated_state_path(self.home))
@@ -156,10 +185,10 @@ class SimulatedCluster(LabCluster):
 
     @classmethod
     def in_memory(
-        cls, objects: Iterable[RawObject] = (), *, validate: bool = True
+        cls, objects: Iterable[RawObject] = (), *, validate: bool = True, cni: str = "calico"
     ) -> SimulatedCluster:
         """A throwaway cluster holding ``objects`` (nothing is written to disk)."""
-        cluster = cls(Path("<memory>"), store=MemoryStore([]))
+        cluster = cls(Path("<memory>"), store=MemoryStore([]), cni=cni)
         items = list(objects)
         if validate:
             check_objects(items, cluster.kubernetes_version)
@@ -231,7 +260,12 @@ class SimulatedCluster(LabCluster):
         )
 
     def runner(self) -> Runner:
-        return SimulatedRunner(self.inventory())
+        record = None
+        if isinstance(self.store, FileStore):
+            from labkit.cluster.flows import recorder
+
+            record = recorder(self.home)
+        return SimulatedRunner(self.inventory(), enforce=self.cni != "none", record=record)
 
     def status(self) -> ClusterStatus:
         from labkit.cluster.canary import run_canary
@@ -239,14 +273,14 @@ class SimulatedCluster(LabCluster):
         from labkit.cluster.waits import VirtualClock
 
         inventory = self.inventory()
-        copy = SimulatedCluster.in_memory(self.raw_objects(), validate=False)
+        copy = SimulatedCluster.in_memory(self.raw_objects(), validate=False, cni=self.cni)
         clock = VirtualClock()  # probes here are instant: no real waiting
         canary = run_canary(copy, AGNHOST_IMAGE, clock=clock, sleep=clock.sleep, cleanup=False)
         return ClusterStatus(
             backend=self.name,
             ready=canary.enforced,
             nodes=(NODES_TEXT,),
-            cni=CNI_TEXT,
+            cni=CNI_NONE_TEXT if self.cni == "none" else CNI_TEXT,
             topology=summarise((p.key for p in inventory.pods), len(inventory.policies)),
             canary=canary.line() + " (run on a copy of this cluster)",
             details=(("state", str(self.state_path or "in memory")),),

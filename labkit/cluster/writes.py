@@ -65,6 +65,15 @@ WRITABLE: dict[tuple[str, str], Resource] = {
         Resource("statefulsets", "StatefulSet", "apps/v1", True, "stateful_set"),
         Resource("jobs", "Job", "batch/v1", True, "job"),
         Resource("cronjobs", "CronJob", "batch/v1", True, "cron_job"),
+        *(
+            Resource(plural, kind, "rbac.authorization.k8s.io/v1", namespaced, method)
+            for plural, kind, namespaced, method in (
+                ("roles", "Role", True, "role"),
+                ("rolebindings", "RoleBinding", True, "role_binding"),
+                ("clusterroles", "ClusterRole", False, "cluster_role"),
+                ("clusterrolebindings", "ClusterRoleBinding", False, "cluster_role_binding"),
+            )
+        ),
         *(Resource("networkpolicies", "NetworkPolicy", v) for v in _CALICO),
         *(Resource("globalnetworkpolicies", "GlobalNetworkPolicy", v, False) for v in _CALICO),
         *(Resource("networksets", "NetworkSet", v) for v in _CALICO),

@@ -14,7 +14,10 @@ semantics (and Calico's where Kubernetes leaves a choice to the CNI): no files, 
 * :mod:`.audit` (subpackage): gaps and mistakes in a set of policies, most urgent first;
 * :mod:`.describe`: a policy in ``kubectl describe`` form; :mod:`.selector_words`: selectors
   and their misses in words; :mod:`.pod_lookup`: indexes answering which pods a selector or
-  an ipBlock matches.
+  an ipBlock matches;
+* :mod:`.whatif`: an inventory with manifests laid over it (nothing applied), for
+  ``lab.what_if``; :mod:`.peer_names`: the peer names learners write (``ns/*``,
+  ``svc:NS/NAME``, ``NAME.NS.svc``) turned into endpoint keys.
 
 Layer rule (import-linter contracts in pyproject.toml): the engine imports
 :mod:`labkit.model` and :mod:`labkit.errors`, never :mod:`labkit.probe`,

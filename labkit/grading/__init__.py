@@ -13,7 +13,8 @@ objects) is passed in by the caller as raw objects.
   as data only; :mod:`.world`: the submission applied to the exercise's world (what it may
   not change is ``rejected``);
 * :mod:`.gradebook`, :mod:`.report`, :mod:`.release`: a class's grades, reports, and the
-  learner's copy of the exercises.
+  learner's copy of the exercises;
+* :mod:`.scenario_check`: a break-fix scenario's requirements on the cluster's objects now.
 
 Integrity (nbgrader and otter-grader's model): requirements and the reference solution are
 read only from the instructor's exercise folder, a submission is never imported or

@@ -28,7 +28,7 @@ from labkit.grading.peers import PeerExpr, parse_peer, parse_ports
 _T = TypeVar("_T")
 
 CHECK_KINDS = ("allowed", "blocked", "exactly", "unchanged", "state")
-_REQUIREMENT_KEYS = frozenset({"id", "description", "points", "gate", *CHECK_KINDS})
+_REQUIREMENT_KEYS = frozenset({"id", "description", "points", "gate", "hints", *CHECK_KINDS})
 _FLOW_KEYS = frozenset({"from", "to", "ports"})
 _UNCHANGED_KEYS = frozenset({"from", "to", "ports", "except_from", "except_to"})
 MAX_REQUIREMENTS_BYTES = 1024 * 1024
@@ -93,6 +93,8 @@ class Requirement:
     exactly: Exactly | None = None
     unchanged: tuple[Flow, ...] = ()
     state: State | None = None
+    hints: tuple[str, ...] = ()
+    """Escalating hints (vague, closer, specific) for lesson self-checks; grading ignores them."""
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,16 @@ def _requirement(file: str, field: str, item: object, hidden: bool) -> Requireme
         exactly=_exactly(where, f"{field}.exactly", item.get("exactly")),
         unchanged=_flows(where, f"{field}.unchanged", item.get("unchanged"), _UNCHANGED_KEYS),
         state=_state(where, f"{field}.state", item.get("state")),
+        hints=_hints(where, f"{field}.hints", item.get("hints")),
     )
+
+
+def _hints(where: _Where, field: str, value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise where.fail(field, "must be a list of hint sentences, vaguest first")
+    return tuple(value)
 
 
 def _description(where: _Where, field: str, value: object) -> str:

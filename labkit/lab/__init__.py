@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from labkit.extras import require_lab_extra
 from labkit.lab import kubectl as _kubectl_commands
 from labkit.lab import quiz as _quiz
+from labkit.lab.can_i import CanI
 from labkit.lab.kubectl import Commands
 from labkit.lab.progress import NotebookProgress
 from labkit.lab.quiz import CheckResult, Feedback, Question, grade
@@ -47,15 +48,23 @@ if TYPE_CHECKING:
     from labkit.cluster.backend import ClusterStatus, LabCluster
     from labkit.cluster.progress import Progress
     from labkit.engine.explain import Explanation
+    from labkit.lab.diffview import Diff
     from labkit.lab.exercise_check import SelfCheck, SubmissionLike
+    from labkit.lab.objects_view import Objects
+    from labkit.lab.prediction import Prediction, Verification
+    from labkit.lab.progress_store import Progress as LearnerProgress
+    from labkit.lab.scenarios import Scenario
+    from labkit.lab.traffic import Flows, Snapshot
     from labkit.model.inventory import Inventory
     from labkit.model.objects import Pod
     from labkit.probe.jobs import Result
+    from labkit.probe.runner import Runner
 
 require_lab_extra("labkit.lab (the notebook lab)")
 
 __all__ = [
     "Audit",
+    "CanI",
     "CheckResult",
     "Commands",
     "Connectivity",
@@ -69,21 +78,35 @@ __all__ = [
     "ServiceExplanation",
     "apply",
     "audit",
+    "can_i",
+    "changes",
     "check",
     "check_requirements",
     "cluster",
     "connectivity",
+    "delete",
+    "describe",
+    "diff",
     "explain",
+    "flows",
+    "get",
     "grade",
     "kubectl",
     "label",
+    "predict",
     "predicted_matrix",
     "probe_matrix",
+    "progress",
     "quiz",
+    "reset",
+    "scenario",
     "show",
     "show_topology",
+    "snapshot",
     "status",
     "up",
+    "verify",
+    "what_if",
 ]
 
 ProbeLike = str | int | ProbeSpec
@@ -114,6 +137,7 @@ def up(
     context: str | None = None,
     nodes: int | None = None,
     progress: Progress | None = None,
+    cni: str = "calico",
 ) -> LabSession:
     """Bring the lab up (or reconnect to it) and say which backend runs and why.
 
@@ -121,26 +145,30 @@ def up(
     cluster; ``"existing"`` uses the cluster of your kubeconfig ``context`` (in a notebook pod
     with no context: the pod's own cluster, through its service account). The environment
     variable ``LABKIT_BACKEND`` stands in for ``"auto"`` when set. ``nodes``
-    (kind: 1 or 3) defaults to the recorded cluster's, else 3. This is the one call that
-    creates a lab; the others raise, saying to call it, when no lab is up.
+    (kind: 1 or 3) defaults to the recorded cluster's, else 3. ``cni="none"`` (simulated
+    only) stores policies and enforces none, as a CNI without policy support would. This is
+    the one call that creates a lab; the others raise, saying to call it, when no lab is up.
     """
     from labkit.cluster import lifecycle
     from labkit.errors import ClusterError, LabkitError
+    from labkit.lab.session_log import held_warnings, release
 
     bar = progress if progress is not None else NotebookProgress("Bringing the lab up")
-    try:
-        result = lifecycle.up(backend, context=context, nodes=nodes, progress=bar)
-    except LabkitError as exc:
-        if isinstance(bar, NotebookProgress):
-            bar.fail(str(exc).splitlines()[0])
-        raise
+    with held_warnings(lifecycle.log.name) as held:  # the session box shows the reason once
+        try:
+            result = lifecycle.up(backend, context=context, nodes=nodes, progress=bar, cni=cni)
+        except LabkitError as exc:
+            release(held)
+            if isinstance(bar, NotebookProgress):
+                bar.fail(str(exc).splitlines()[0])
+            raise
     if isinstance(result, str):
+        release(held)
         raise ClusterError(f"up() returned a plan instead of a cluster:\n{result}")
     found = lifecycle.status()
-    recorded = dict(found.details).get("why", "")
-    return LabSession(
-        result, found, recorded or _fallback_reason(found), _kubectl_commands.for_step("up")
-    )
+    why = dict(found.details).get("why", "") or _fallback_reason(found)
+    release(held, shown=why)
+    return LabSession(result, found, why, _kubectl_commands.for_step("up"))
 
 
 def _fallback_reason(found: ClusterStatus) -> str:
@@ -166,10 +194,16 @@ def probe_matrix(
     *,
     namespaces: Iterable[str] | None = None,
     peers: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+    destinations: Sequence[str] | None = None,
 ) -> Matrices:
     """Probe every ordered pair of lab pods on each probe; shows one heatmap per probe.
-    ``peers`` may add addresses (``ip:8.8.8.8``); a Service is probed with :func:`check`."""
+    ``peers`` may add addresses (``ip:8.8.8.8``). ``sources`` (rows) and ``destinations``
+    (columns) make a rectangular matrix: pods, ``NS/*``, and as destinations Services
+    (``svc:NS/NAME`` or ``NAME.NS.svc.cluster.local``), probed through their backends."""
     lab = cluster()
+    if sources is not None or destinations is not None:
+        return _rectangular(lab, lab.runner(), probes, sources, destinations, namespaces)
     chosen = _matrix_peers(peers) if peers else lab.peers(namespaces)
     specs = _probes(probes)
     tables = lab.probe_matrix(specs, peers=chosen)
@@ -219,12 +253,114 @@ def predicted_matrix(
     *,
     namespaces: Iterable[str] | None = None,
     peers: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+    destinations: Sequence[str] | None = None,
 ) -> Matrices:
     """What the policy engine predicts for the same pairs as :func:`probe_matrix`."""
+    from labkit.probe.runner import EngineRunner
+
     lab = cluster()
+    if sources is not None or destinations is not None:
+        runner = EngineRunner(lab.engine())
+        return _rectangular(lab, runner, probes, sources, destinations, namespaces, True)
     chosen = _matrix_peers(peers) if peers else lab.peers(namespaces)
     tables = lab.predicted_matrix(_probes(probes), peers=chosen)
     return Matrices(tuple(tables), "predicted by the policy engine (rows: from, columns: to)")
+
+
+def _rectangular(
+    lab: LabCluster,
+    runner: Runner,
+    probes: ProbeLike | Sequence[ProbeLike],
+    sources: Sequence[str] | None,
+    destinations: Sequence[str] | None,
+    namespaces: Iterable[str] | None,
+    predicted: bool = False,
+) -> Matrices:
+    """Rows ``sources`` by columns ``destinations`` (:mod:`labkit.lab.rectangular`)."""
+    from labkit.lab.rectangular import axes, tables
+
+    inventory = lab.inventory()
+    rows, cols = axes(lab, inventory, sources, destinations, namespaces)
+    found = tables(runner, inventory, _probes(probes), rows, cols)
+    if predicted:
+        return Matrices(tuple(found), "predicted by the policy engine (rows: from, columns: to)")
+    source = f"probed on the {lab.name} cluster (rows: from, columns: to)"
+    return Matrices(tuple(found), source, _kubectl_commands.for_step("probe"))
+
+
+def what_if(
+    manifests: str
+    | Path
+    | Sequence[str | Path]
+    | Mapping[str, object]
+    | Sequence[Mapping[str, object]],
+    probes: ProbeLike | Sequence[ProbeLike] = ("80/TCP",),
+    *,
+    sources: Sequence[str] | None = None,
+    destinations: Sequence[str] | None = None,
+) -> Matrices:
+    """The matrices the policy engine predicts if ``manifests`` (a path, YAML text or
+    objects) were applied on top of the cluster's objects now. Nothing is applied; invalid
+    manifests raise as :func:`apply` would (:mod:`labkit.lab.whatif`)."""
+    from labkit.lab.whatif import what_if_tables
+
+    found = what_if_tables(cluster(), manifests, _probes(probes), sources, destinations)
+    one_path = isinstance(manifests, (str, Path)) and "\n" not in str(manifests)
+    shown = str(manifests) if one_path else "FILE.yaml"
+    line = _kubectl_commands.command("apply", "--dry-run=server", "-f", shown)
+    note = "the API server checks the change without applying it; nothing predicts traffic"
+    return Matrices(
+        tuple(found),
+        "what if the manifests were applied (predicted, not applied)",
+        Commands("what_if", (line,), note),
+    )
+
+
+def diff(before: Iterable[TruthTable], after: Iterable[TruthTable]) -> Diff:
+    """What changed between two sets of matrices (e.g. two :func:`predicted_matrix` calls,
+    or a probe before and after :func:`apply`): the ``after`` heatmaps with every changed
+    cell outlined and marked, and the changes in words."""
+    from labkit.lab.diffview import diff_tables
+
+    return diff_tables(before, after)
+
+
+def reset() -> Done:
+    """Back to the lab topology with no NetworkPolicies; only what labkit created is removed
+    (objects you created with kubectl, without labkit's label, stay)."""
+    from labkit.lab.objects_view import reset_commands
+
+    report = cluster().reset()
+    return Done(f"the lab is back to its topology\n{report}", reset_commands())
+
+
+def get(kind: str, namespace: str | None = None) -> Objects:
+    """List Namespaces, Pods, Services or NetworkPolicies (all namespaces when ``namespace``
+    is ``None``), as ``kubectl get`` does."""
+    from labkit.lab.objects_view import get as get_objects
+
+    return get_objects(cluster(), kind, namespace)
+
+
+def describe(kind: str, name: str, namespace: str = "default") -> Objects:
+    """One object in ``kubectl describe`` form (a NetworkPolicy exactly as kubectl prints it)."""
+    from labkit.lab.objects_view import describe as describe_object
+
+    return describe_object(cluster(), kind, name, namespace)
+
+
+def delete(kind: str, name: str, namespace: str = "default") -> Done:
+    """Delete one object (a NetworkPolicy, Pod, Service or Namespace)."""
+    from labkit.errors import LabkitError
+    from labkit.lab.objects_view import delete_command, kind_of
+
+    found = kind_of(kind)
+    scoped = None if found == "Namespace" else namespace
+    if not cluster().delete(found, name, namespace):
+        where = f" in namespace {namespace}" if scoped else ""
+        raise LabkitError(f"{found} {name} does not exist{where}; nothing deleted")
+    return Done(f"deleted {found} {name}", delete_command(found, name, scoped))
 
 
 def connectivity(namespaces: Iterable[str] | None = None) -> Connectivity:
@@ -247,10 +383,16 @@ def show(table: TruthTable) -> Picture:
 
 
 def show_topology(
-    probe: ProbeLike | None = None, *, namespaces: Iterable[str] | None = None
+    probe: ProbeLike | None = None,
+    *,
+    namespaces: Iterable[str] | None = None,
+    pairs: Sequence[tuple[str, str]] | None = None,
+    changed: Diff | None = None,
 ) -> Picture:
-    """Draw the lab's namespaces and pods with their addresses; with ``probe``, an arrow for
-    every pair the probe finds allowed."""
+    """Draw the lab's namespaces and pods with their addresses; with ``probe``, arrows for
+    the chosen ``pairs`` (``[("trusted/client", "my-segment/database")]``: ✓ solid when
+    allowed, ✗ dashed when blocked), for the pairs a :func:`diff` found ``changed``, or
+    without either for every allowed pair while they are few."""
     from labkit.cluster.topology import lab_address_plan
     from labkit.lab.topology import draw_topology
 
@@ -266,12 +408,21 @@ def show_topology(
     plan = lab_address_plan()
     captions = {ns: f"{p.name} {p.cidr}" for ns in shown for p in plan.pools_for(ns)[:1]}
     table = None
+    if changed is not None:
+        spec = _probe(probe) if probe is not None else changed.after[0].probe
+        pairs = [(c.src, c.dst) for c in changed if c.probe == spec]
+        probe = spec
     if probe is not None:
         table = lab.probe_matrix([_probe(probe)], peers=lab.peers(namespaces))[0]
     from labkit.cluster.topology import LAB_PODS
 
     figure = draw_topology(
-        inventory, table=table, namespaces=shown, captions=captions, pod_order=LAB_PODS
+        inventory,
+        table=table,
+        pairs=pairs,
+        namespaces=shown,
+        captions=captions,
+        pod_order=LAB_PODS,
     )
     return Picture(figure, _kubectl_commands.for_step("topology"), "lab topology")
 
@@ -337,12 +488,19 @@ def _backends(inventory: Inventory, service: str, spec: ProbeSpec) -> list[tuple
     return resolve_service_target(inventory, service, spec.port, spec.protocol)
 
 
-def audit() -> Audit:
+def audit(namespace: str | None = None, min_severity: str | None = None) -> Audit:
     """Findings on the lab's policies, most severe first, each with its fix (a policy that
-    selects nothing, rules that are ignored, egress without DNS, shadowed policies, ...)."""
+    selects nothing, rules that are ignored, egress without DNS, shadowed policies, ...);
+    only those about ``namespace``, and of ``min_severity`` (high, medium, low, info) or
+    worse, when given."""
     from labkit.engine.audit import audit as engine_audit
+    from labkit.engine.audit.scope import narrowed
+    from labkit.errors import LabkitError
 
-    findings = engine_audit(cluster().inventory())
+    try:
+        findings = narrowed(engine_audit(cluster().inventory()), namespace, min_severity)
+    except ValueError as exc:
+        raise LabkitError(str(exc)) from None
     return Audit(tuple(findings), _kubectl_commands.for_step("audit"))
 
 
@@ -351,11 +509,13 @@ def check(
 ) -> CheckResult:
     """Probe one pair and compare with what you expected (``"allowed"`` or ``"blocked"``).
     ``dst`` may be a Service (``svc:NS/NAME`` or its ClusterIP): see :func:`_probe_service`."""
+    from labkit.engine.peer_names import destination_key
     from labkit.engine.services import service_destination
 
     spec = _probe(probe)
     lab = cluster()
     inventory = lab.inventory()
+    dst = destination_key(dst)
     service = service_destination(inventory, dst)
     if service is None:
         result = lab.probe(src, dst, spec.port, spec.protocol)
@@ -364,7 +524,11 @@ def check(
         result = _probe_service(lab, src, dst, service, spec)
         address = _service_address(inventory, service)
     command = _kubectl_commands.connect(src, address, spec.port, spec.protocol)
-    return _quiz.compare(expect, result, command)
+    checked = _quiz.compare(expect, result, command)
+    from labkit.lab.progress_store import record_quietly
+
+    record_quietly("check", f"check:{src}->{dst}:{spec}", checked.matches)
+    return checked
 
 
 def _probe_service(lab: LabCluster, src: str, dst: str, service: str, spec: ProbeSpec) -> Result:
@@ -399,26 +563,123 @@ def _service_address(inventory: Inventory, service: str) -> str:
     return f"{name}.{namespace}.svc"
 
 
-def check_requirements(exercise: str | Path, submission: SubmissionLike = None) -> SelfCheck:
-    """Self-check a graded exercise (its public requirements, as ``labkit check``): a path
-    (manifests, or a notebook whose ``answer`` cells hold YAML), YAML text or objects; with
-    no submission, what you applied to the lab cluster (:mod:`labkit.lab.exercise_check`)."""
+def check_requirements(
+    name: str | Path, submission: SubmissionLike = None, *, hint_level: int | None = None
+) -> SelfCheck:
+    """Self-check an exercise or a lesson (``notebooks/requirements/<lesson>.yaml``): its
+    public requirements, as ``labkit check``, on a path (manifests, or a notebook whose
+    ``answer`` cells hold YAML), YAML text or objects; with no submission, what you applied
+    to the lab cluster. Each failing requirement shows its next hint; every requirement is
+    recorded in your progress (:mod:`labkit.lab.exercise_check`, :mod:`labkit.lab.lesson_check`)."""
     from labkit.lab.exercise_check import check_requirements as self_check
 
-    return self_check(exercise, submission)
+    return self_check(name, submission, hint_level=hint_level)
 
 
 def quiz(questions: str | Sequence[Question]) -> Any:
-    """Multiple-choice questions as buttons with instant feedback: a named set of
-    :mod:`labkit.lab.quizzes` (``"start-here"``) or your own :class:`Question` list."""
+    """A quiz bank ``notebooks/quizzes/<bank>.yaml`` by name (single and multiple choice,
+    predict-the-matrix, fix-the-YAML; each attempt recorded), or your own :class:`Question`
+    list as buttons with instant feedback."""
     if isinstance(questions, str):
-        from labkit.lab.quizzes import questions as named
+        from labkit.lab.learning import bank_quiz
 
-        return _quiz.quiz(named(questions))
+        return bank_quiz(questions)
     return _quiz.quiz(questions)
+
+
+def predict(
+    probe: ProbeLike = "80/TCP",
+    *,
+    sources: Sequence[str] | None = None,
+    destinations: Sequence[str] | None = None,
+    key: str,
+) -> Prediction:
+    """A clickable matrix for your prediction (rows: from, columns: to; default the lab's
+    pods); ``.value`` is your matrix, saved in your progress under ``key``. Then
+    :func:`verify` it (:mod:`labkit.lab.prediction`)."""
+    from labkit.lab.learning import make_prediction
+
+    return make_prediction(cluster(), _probe(probe), sources, destinations, key)
+
+
+def verify(prediction: Prediction, *, before: object = None) -> Verification:
+    """Probe the prediction's pairs now: prediction, observation and difference side by
+    side, each wrong cell explained; recorded as the check ``prediction:<key>``. With
+    ``before`` (``lab.probe_matrix()`` or ``lab.snapshot()`` taken before the change) a
+    before/after panel marks the cells that changed."""
+    from labkit.lab.learning import verify_prediction
+
+    return verify_prediction(cluster(), prediction, before)
+
+
+def progress() -> LearnerProgress:
+    """Your checks, quiz answers and predictions so far (``labkit progress``)."""
+    from labkit.lab.progress_store import load
+
+    return load()
 
 
 def kubectl(step: str, *args: Any, **kwargs: Any) -> Commands:
     """The kubectl commands of a facade step (``up``, ``topology``, ``apply``, ``probe``,
     ``policies``, ``explain``, ``audit``, ``label``)."""
     return _kubectl_commands.for_step(step, *args, **kwargs)
+
+
+def scenario(name: str) -> Scenario:
+    """A break-fix scenario (``notebooks/scenarios/<name>.yaml``): ``.start()`` breaks the
+    lab, ``.check()`` grades the fix (one more hint per failed check), ``.stop()`` resets;
+    the same as ``labkit scenario start|check|stop NAME``."""
+    from labkit.lab.scenarios import scenario as load_scenario
+
+    return load_scenario(name)
+
+
+def flows(limit: int | None = None) -> Flows:
+    """The flows seen so far (time, source, destination, port, verdict, and the policy that
+    allowed or denied each): the simulated backend's probes, or Calico's flow logs (Goldmane)
+    on a real cluster; ``.frame`` is a pandas DataFrame."""
+    from labkit.cluster.flows import cluster_flows
+    from labkit.lab.traffic import Flows
+
+    lab = cluster()
+    return Flows(tuple(cluster_flows(lab, limit)), f"{lab.name} cluster")
+
+
+def snapshot(probes: ProbeLike | Sequence[ProbeLike] = ("80/TCP",)) -> Snapshot:
+    """The observed matrices now, to compare later with :func:`changes`."""
+    from labkit.lab.traffic import snapshot as take
+
+    return take(probe_matrix(probes))
+
+
+def changes(before: Snapshot, after: Snapshot) -> Diff:
+    """What changed between two snapshots: heatmaps with changed cells marked, and a list."""
+    from labkit.lab.traffic import changes as compare
+
+    return compare(before, after)
+
+
+def can_i(
+    verb: str,
+    resource: str,
+    *,
+    namespace: str | None = None,
+    as_user: str,
+    as_groups: Sequence[str] = (),
+    subresource: str = "",
+) -> CanI:
+    """May ``as_user`` (in ``as_groups``) do ``verb`` on ``resource`` (``TYPE[.GROUP][/NAME]``
+    as for kubectl; a subresource such as ``exec`` with ``subresource=``)? On the simulated
+    cluster labkit's RBAC evaluation answers, naming the binding and rule that allowed it; on
+    kind or an existing cluster ``kubectl auth can-i`` does. The kubectl command is beside."""
+    from labkit.lab.can_i import ask
+
+    return ask(
+        verb,
+        resource,
+        namespace=namespace,
+        as_user=as_user,
+        as_groups=as_groups,
+        subresource=subresource,
+        cluster=cluster(),
+    )

@@ -43,6 +43,8 @@ class SelfCheck:
 
     grade: Grade
     source: str
+    hints: tuple[tuple[str, str], ...] = ()
+    """``(requirement id, hint)`` for failing requirements (:mod:`labkit.lab.lesson_check`)."""
 
     @property
     def passed(self) -> bool:
@@ -52,7 +54,9 @@ class SelfCheck:
     def __str__(self) -> str:
         from labkit.grading.report import grade_lines
 
-        return "\n".join([f"checked: {self.source}", *grade_lines(self.grade, public_only=True)])
+        hints = [f"hint for {rid}: {text}" for rid, text in self.hints]
+        lines = grade_lines(self.grade, public_only=True)
+        return "\n".join([f"checked: {self.source}", *lines, *hints])
 
     def _repr_html_(self) -> str:
         from labkit.grading.report import grade_table_html, summary_line
@@ -61,14 +65,25 @@ class SelfCheck:
         return (
             f'<div class="labkit-selfcheck"><p>Checked: {html.escape(self.source)}</p>'
             f"{grade_table_html(self.grade, public_only=True)}"
-            f'<p class="labkit-selfcheck-summary"><b>{summary}</b></p></div>'
+            f'<p class="labkit-selfcheck-summary"><b>{summary}</b></p>{self._hints_html()}</div>'
+        )
+
+    def _hints_html(self) -> str:
+        return "".join(
+            f'<p class="labkit-hint">Hint for {html.escape(rid)}: {html.escape(text)}</p>'
+            for rid, text in self.hints
         )
 
 
 def find(exercise: str | Path) -> Exercise:
-    """An exercise by id (in the exercises folder) or by its folder."""
+    """An exercise by id (in the exercises folder) or by its folder, or a lesson's
+    requirement file ``notebooks/requirements/<lesson>.yaml`` (:mod:`labkit.lab.lesson_check`)."""
     from labkit.grading import find_exercise
+    from labkit.lab.lesson_check import lesson_exercise, lesson_file
 
+    lesson = lesson_file(exercise)
+    if lesson is not None:
+        return lesson_exercise(lesson)
     given = Path(exercise)
     if given.is_dir():
         return find_exercise(given, given.parent)
@@ -77,15 +92,32 @@ def find(exercise: str | Path) -> Exercise:
     return find_exercise(str(exercise), exercises_dir())
 
 
-def check_requirements(exercise: str | Path, submission: SubmissionLike = None) -> SelfCheck:
-    """Check ``submission`` (see the module) against ``exercise``'s public requirements."""
+def check_requirements(
+    exercise: str | Path, submission: SubmissionLike = None, *, hint_level: int | None = None
+) -> SelfCheck:
+    """Check ``submission`` (see the module) against ``exercise``'s public requirements (an
+    exercise or a lesson); record each requirement and add the next hint for each failure."""
     from labkit.cluster.grading_inputs import lab_world
     from labkit.grading import check
+    from labkit.lab import lesson_check
 
     found = find(exercise)
     base = lab_world()
+    if submission is None and lesson_check.lesson_file(exercise) is not None:
+        base = _lesson_world(base)
     read, source = _read(submission, base)
-    return SelfCheck(check(found, read, base), source)
+    grade = check(found, read, base)
+    hints = lesson_check.hints_for(found, grade, hint_level=hint_level)
+    lesson_check.record(found.id, grade)
+    return SelfCheck(grade, source, hints)
+
+
+def _lesson_world(base: Sequence[RawObject]) -> list[RawObject]:
+    from labkit.cluster.grading_inputs import cluster_objects
+    from labkit.cluster.lifecycle import connect
+    from labkit.lab.lesson_check import live_world
+
+    return live_world(base, cluster_objects(connect()))
 
 
 def _read(submission: SubmissionLike, base: Sequence[RawObject]) -> tuple[Submission, str]:

@@ -87,40 +87,78 @@ def _grid(
     colours: list[str],
     peers: tuple[str, ...],
     marks: list[list[str]],
+    columns: tuple[str, ...] | None = None,
 ) -> None:
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
-    n = len(peers)
-    if not n:
+    cols = peers if columns is None else columns
+    n, m = len(peers), len(cols)
+    if not n or not m:
         ax.text(0.5, 0.5, "no pods to show", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return
     cmap = ListedColormap(colours)
     norm = BoundaryNorm([k - 0.5 for k in range(len(colours) + 1)], len(colours))
     ax.imshow(codes, cmap=cmap, norm=norm, aspect="equal", interpolation="none")
-    ax.set_xticks(range(n), labels=list(peers), rotation=60, ha="right", rotation_mode="anchor")
+    ax.set_xticks(range(m), labels=list(cols), rotation=60, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(n), labels=list(peers))
     ax.set_xlabel("to (destination)")
     ax.set_ylabel("from (source)")
-    ax.set_xticks([k - 0.5 for k in range(n + 1)], minor=True)
+    ax.set_xticks([k - 0.5 for k in range(m + 1)], minor=True)
     ax.set_yticks([k - 0.5 for k in range(n + 1)], minor=True)
     ax.grid(which="minor", color="white", linewidth=1.5)
     ax.tick_params(which="minor", length=0)
-    if n <= ANNOTATE_UP_TO:
-        size = 10 if n <= 12 else 7
+    if max(n, m) <= ANNOTATE_UP_TO:
+        size = 10 if max(n, m) <= 12 else 7
         for i in range(n):
-            for j in range(n):
+            for j in range(m):
                 ax.text(j, i, marks[i][j], ha="center", va="center", color="white", fontsize=size)
+    _diagonal(ax, peers, cols)
+    _namespace_separators(ax, peers, cols)
+
+
+def _diagonal(ax: Axes, rows: tuple[str, ...], cols: tuple[str, ...]) -> None:
+    """Hatch each pod-to-itself cell (no policy applies to it) with a dashed outline."""
+    from matplotlib.patches import Rectangle
+
+    where = {peer: j for j, peer in enumerate(cols)}
+    for i, peer in enumerate(rows):
+        if peer in where:
+            j = where[peer]
+            ax.add_patch(
+                Rectangle(
+                    (j - 0.45, i - 0.45),
+                    0.9,
+                    0.9,
+                    fill=False,
+                    hatch="////",
+                    linestyle="--",
+                    edgecolor="white",
+                    linewidth=1.0,
+                    gid=f"self:{peer}",
+                )
+            )
+
+
+def _namespace_separators(ax: Axes, rows: tuple[str, ...], cols: tuple[str, ...]) -> None:
+    """A dark line between namespaces (the tick labels name each pod with its namespace)."""
+    from labkit.lab.svg_heatmap import groups
+
+    for group in groups(rows)[1:]:
+        ax.axhline(group.start - 0.5, color="#111", linewidth=2, gid=f"separator:{group.namespace}")
+    for group in groups(cols)[1:]:
+        ax.axvline(group.start - 0.5, color="#111", linewidth=2, gid=f"separator:{group.namespace}")
 
 
 def heatmap(table: TruthTable, ax: Axes | None = None) -> Figure:
     """One probe's outcomes for every ordered pair; rows are sources, columns destinations."""
     from matplotlib.patches import Patch
 
-    fig, ax = _axes(ax, len(table.peers))
+    fig, ax = _axes(ax, max(len(table.peers), len(table.columns)))
     codes = [[OUTCOME_ORDER.index(c) for c in row] for row in table.cells]
     marks = [[OUTCOME_MARKS[c] for c in row] for row in table.cells]
-    _grid(ax, codes, [OUTCOME_COLOURS[o] for o in OUTCOME_ORDER], table.peers, marks)
+    colours = [OUTCOME_COLOURS[o] for o in OUTCOME_ORDER]
+    _grid(ax, codes, colours, table.peers, marks, table.columns)
     counts = {o: sum(row.count(o) for row in table.cells) for o in OUTCOME_ORDER}
     ax.set_title(
         f"probe {table.probe}: "
@@ -130,6 +168,7 @@ def heatmap(table: TruthTable, ax: Axes | None = None) -> Figure:
         handles=[
             Patch(facecolor=OUTCOME_COLOURS[o], label=f"{OUTCOME_MARKS[o]} {OUTCOME_LABELS[o]}")
             for o in OUTCOME_ORDER
+            if counts[o]
         ],
         loc="upper left",
         bbox_to_anchor=(1.02, 1.0),
@@ -182,6 +221,7 @@ def connectivity_heatmap(table: ConnectivityTable, ax: Axes | None = None) -> Fi
         handles=[
             Patch(facecolor=CONNECTIVITY_COLOURS[c], label=CONNECTIVITY_LABELS[c])
             for c in CONNECTIVITY_ORDER
+            if any(CONNECTIVITY_ORDER.index(c) in row for row in codes)
         ],
         loc="upper left",
         bbox_to_anchor=(1.02, 1.0),

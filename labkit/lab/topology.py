@@ -110,20 +110,83 @@ def allowed_pairs(table: TruthTable) -> list[tuple[str, str]]:
     ]
 
 
+ARROWS_UP_TO = 12
+"""Without chosen ``pairs``, arrows are drawn only while this few pairs are allowed (more are
+a tangle that hides the picture: choose the pairs, or draw the changed ones)."""
+ARROW_STYLES: dict[Outcome, tuple[str, str, str]] = {
+    Outcome.ALLOWED: ("#2e7d32", "solid", "✓"),
+    Outcome.BLOCKED: ("#c62828", "dashed", "✗"),
+    Outcome.FAILED: ("#f9a825", "dotted", "?"),
+}
+"""Colour, line style and mark of an arrow per outcome: colour is never the only signal."""
+
+
+def arrows(
+    table: TruthTable, pairs: Iterable[tuple[str, str]] | None = None
+) -> list[tuple[str, str, Outcome]]:
+    """The arrows to draw: the chosen ``pairs`` with their outcome (any outcome but n/a), or
+    without them every allowed pair while there are at most :data:`ARROWS_UP_TO`."""
+    if pairs is None:
+        found = allowed_pairs(table)
+        return [(s, d, Outcome.ALLOWED) for s, d in found] if len(found) <= ARROWS_UP_TO else []
+    chosen = [(s, d, table.outcome(s, d)) for s, d in pairs]
+    return [(s, d, o) for s, d, o in chosen if o in ARROW_STYLES]
+
+
+def _draw_arrows(
+    ax: Axes, centres: Mapping[str, tuple[float, float]], drawn: list[tuple[str, str, Outcome]]
+) -> None:
+    from matplotlib.patches import FancyArrowPatch
+
+    chosen = len(drawn) <= ARROWS_UP_TO
+    for src, dst, outcome in drawn:
+        if src not in centres or dst not in centres:
+            continue
+        colour, style, mark = ARROW_STYLES[outcome]
+        ax.add_patch(
+            FancyArrowPatch(
+                centres[src],
+                centres[dst],
+                arrowstyle="-|>",
+                mutation_scale=11 if chosen else 9,
+                connectionstyle="arc3,rad=0.2",
+                color=colour,
+                linestyle=style,
+                alpha=0.9 if chosen else 0.35,
+                linewidth=1.6 if chosen else 0.8,
+                gid=f"{outcome.value}:{src}->{dst}",
+            )
+        )
+        (x1, y1), (x2, y2) = centres[src], centres[dst]
+        ax.text(
+            (x1 + x2) / 2,
+            (y1 + y2) / 2,
+            mark,
+            color=colour,
+            fontsize=11,
+            ha="center",
+            va="center",
+            fontweight="bold",
+            gid=f"mark:{src}->{dst}",
+        )
+
+
 def draw_topology(
     inventory: Inventory,
     ax: Axes | None = None,
     *,
     table: TruthTable | None = None,
+    pairs: Iterable[tuple[str, str]] | None = None,
     namespaces: Iterable[str] | None = None,
     columns: int = 3,
     captions: Mapping[str, str] | None = None,
     pod_order: Sequence[str] = (),
     title: str = "",
 ) -> Figure:
-    """Draw namespaces, pods (name, address, labels) and, with ``table``, one arrow per
-    allowed ordered pair of different pods that are both on the map."""
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    """Draw namespaces, pods (name, address, labels) and, with ``table``, arrows between pods
+    on the map: for the chosen ``pairs`` (allowed ✓ solid, blocked ✗ dashed), or without
+    them for every allowed pair while they are few (:func:`arrows`)."""
+    from matplotlib.patches import FancyBboxPatch
 
     boxes = layout_topology(
         inventory, namespaces=namespaces, columns=columns, captions=captions, pod_order=pod_order
@@ -202,28 +265,18 @@ def draw_topology(
                     va="center",
                     color="#455a64",
                 )
-    if table is not None:
-        for src, dst in allowed_pairs(table):
-            if src in centres and dst in centres:
-                ax.add_patch(
-                    FancyArrowPatch(
-                        centres[src],
-                        centres[dst],
-                        arrowstyle="-|>",
-                        mutation_scale=9,
-                        connectionstyle="arc3,rad=0.2",
-                        color=ARROW_COLOUR,
-                        alpha=0.35,
-                        linewidth=0.8,
-                        gid=f"allowed:{src}->{dst}",
-                    )
-                )
+    drawn = arrows(table, pairs) if table is not None else []
+    _draw_arrows(ax, centres, drawn)
     ax.set_xlim(-0.1, right + 0.1)
     ax.set_ylim(bottom - 0.1, 0.1)
     ax.set_aspect("equal")
     ax.set_axis_off()
     if title:
         ax.set_title(title)
-    elif table is not None:
+    elif table is not None and pairs is not None:
+        ax.set_title(f"arrows: the chosen pairs on {table.probe} (✓ allowed, ✗ blocked)")
+    elif table is not None and drawn:
         ax.set_title(f"arrows: allowed on {table.probe}")
+    elif table is not None:
+        ax.set_title(f"too many allowed pairs on {table.probe} to draw: choose pairs=")
     return fig

@@ -110,19 +110,12 @@ class Matrices(Sequence[TruthTable]):
         return "\n\n".join(t.to_text() for t in self.tables)
 
     def _repr_html_(self) -> str:
-        from labkit.lab.heatmap import heatmap
+        """SVG heatmaps side by side (:mod:`labkit.lab.svg_heatmap`: milliseconds to draw,
+        so an edit redraws at once); :func:`labkit.lab.heatmap.heatmap` draws static ones."""
+        from labkit.lab.svg_heatmap import heatmaps_html
 
-        parts = []
-        for table in self.tables:
-            counts = outcome_counts(table)
-            summary = ", ".join(f"{n} {o.value}" for o, n in counts.items() if n)
-            parts.append(
-                f"<div class='labkit-matrix' data-probe='{html.escape(str(table.probe))}'>"
-                + figure_html(heatmap(table), f"probe {table.probe}: {summary}")
-                + "</div>"
-            )
         head = f"<div><i>{html.escape(self.source)}</i></div>"
-        return beside(head + "".join(parts), self.commands)
+        return beside(head + heatmaps_html(self.tables), self.commands)
 
 
 @dataclass(frozen=True)

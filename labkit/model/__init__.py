@@ -12,7 +12,9 @@ would read them.
   :mod:`.ports`: protocols and ports;
 * :mod:`.ipam` and :mod:`.ippools`: the address plan (Calico IP pools, the lab's own in
   ``data/``) that gives pods their addresses;
-* :mod:`.unevaluated`: policy kinds labkit reads but does not evaluate, and their warning.
+* :mod:`.unevaluated`: policy kinds labkit reads but does not evaluate, and their warning;
+* :mod:`.rbac`: Roles, ClusterRoles and their bindings, evaluated as the API server's RBAC
+  authorizer does; :mod:`.api_resources`: resource types as kubectl names them.
 
 Layer rule (import-linter contracts in pyproject.toml): the bottom layer. The model imports
 only the standard library, PyYAML and :mod:`labkit.errors`; nothing from

@@ -8,7 +8,9 @@ cluster, and the tables that hold the answers.
 * :mod:`.table`: truth tables, one outcome per ordered pair and probe, with their renderings
   (text, CSV, JSON, pandas);
 * :mod:`.connectivity`: the full connectivity table (allowed ports per ordered pair), apart
-  so that ``labkit matrix`` without ``--probe`` imports only it.
+  so that ``labkit matrix`` without ``--probe`` imports only it;
+* :mod:`.service_jobs`: batches of jobs whose destinations include Services, each probed
+  through its backend pods on their target port.
 
 Layer rule (import-linter contracts in pyproject.toml): probe imports :mod:`labkit.engine`
 and :mod:`labkit.model`, never :mod:`labkit.cluster`, :mod:`labkit.grading`,

@@ -23,12 +23,20 @@ __all__ = ["ConnectivityTable", "TruthTable"]
 
 @dataclass(frozen=True)
 class TruthTable:
-    """Outcomes for every ordered pair of ``peers`` on one probe (rows are sources)."""
+    """Outcomes for every ordered pair of ``peers`` on one probe (rows are sources). A
+    rectangular table gives its columns in ``destinations``; without them the columns are
+    ``peers`` too (:attr:`columns`)."""
 
     probe: ProbeSpec
     peers: tuple[str, ...]
     cells: tuple[tuple[Outcome, ...], ...]
     details: tuple[tuple[str, ...], ...] = ()
+    destinations: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The destinations (columns): ``destinations`` when given, else ``peers``."""
+        return self.destinations or self.peers
 
     @staticmethod
     def from_matrix(matrix: ConnectivityMatrix, probe: ProbeSpec) -> TruthTable:
@@ -44,25 +52,32 @@ class TruthTable:
 
     @staticmethod
     def from_results(
-        peers: Sequence[str], probe: ProbeSpec, results: Iterable[Result]
+        peers: Sequence[str],
+        probe: ProbeSpec,
+        results: Iterable[Result],
+        destinations: Sequence[str] | None = None,
     ) -> TruthTable:
-        index = {p: i for i, p in enumerate(peers)}
-        n = len(peers)
-        grid = [[Outcome.NOT_APPLICABLE] * n for _ in range(n)]
-        notes = [[""] * n for _ in range(n)]
+        columns = list(peers) if destinations is None else list(destinations)
+        rows = {p: i for i, p in enumerate(peers)}
+        cols = {p: j for j, p in enumerate(columns)}
+        grid = [[Outcome.NOT_APPLICABLE] * len(columns) for _ in peers]
+        notes = [[""] * len(columns) for _ in peers]
         for res in results:
             if res.job.probe != probe:
                 continue
-            i, j = index[res.job.src], index[res.job.dst]
+            i, j = rows[res.job.src], cols[res.job.dst]
             grid[i][j] = res.outcome
             notes[i][j] = res.detail
-        return TruthTable(probe, tuple(peers), tuple(map(tuple, grid)), tuple(map(tuple, notes)))
+        rectangular = () if destinations is None else tuple(columns)
+        return TruthTable(
+            probe, tuple(peers), tuple(map(tuple, grid)), tuple(map(tuple, notes)), rectangular
+        )
 
     def jobs(self) -> list[Job]:
-        return [Job(s, d, self.probe) for s in self.peers for d in self.peers]
+        return [Job(s, d, self.probe) for s in self.peers for d in self.columns]
 
     def outcome(self, src: str, dst: str) -> Outcome:
-        return self.cells[self.peers.index(src)][self.peers.index(dst)]
+        return self.cells[self.peers.index(src)][self.columns.index(dst)]
 
     def allowed(self) -> list[list[bool | None]]:
         return [
@@ -83,7 +98,7 @@ class TruthTable:
     def to_text(self) -> str:
         """An ASCII grid: ``.`` allowed, ``X`` blocked, ``?`` probe failed, ``-`` n/a."""
         width = max((len(p) for p in self.peers), default=4)
-        head = " " * width + " | " + " ".join(f"{i:>2}" for i in range(len(self.peers)))
+        head = " " * width + " | " + " ".join(f"{i:>2}" for i in range(len(self.columns)))
         lines = [
             f"probe {self.probe}  (rows: from, columns: to; . allowed, X blocked, ? probe failed)",
             head,
@@ -91,7 +106,7 @@ class TruthTable:
         ]
         for i, peer in enumerate(self.peers):
             lines.append(f"{peer:<{width}} | " + " ".join(f"{c.symbol:>2}" for c in self.cells[i]))
-        lines.append("columns: " + ", ".join(f"{i}={p}" for i, p in enumerate(self.peers)))
+        lines.append("columns: " + ", ".join(f"{i}={p}" for i, p in enumerate(self.columns)))
         return "\n".join(lines)
 
     def to_csv(self) -> str:
@@ -100,7 +115,7 @@ class TruthTable:
 
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["from\\to", *self.peers])
+        writer.writerow(["from\\to", *self.columns])
         for peer, row in zip(self.peers, self.cells, strict=True):
             writer.writerow([peer, *(c.value for c in row)])
         return buf.getvalue()
@@ -112,14 +127,14 @@ class TruthTable:
         return pd.DataFrame(
             [[c.value for c in row] for row in self.cells],
             index=pd.Index(self.peers, name="from"),
-            columns=pd.Index(self.peers, name="to"),
+            columns=pd.Index(self.columns, name="to"),
         )
 
     def disagreements(self, other: TruthTable) -> list[tuple[str, str, Outcome, Outcome]]:
         """Cells where two tables over the same peers differ: ``(src, dst, mine, theirs)``."""
         out = []
         for i, src in enumerate(self.peers):
-            for j, dst in enumerate(self.peers):
+            for j, dst in enumerate(self.columns):
                 a, b = self.cells[i][j], other.outcome(src, dst)
                 if a != b:
                     out.append((src, dst, a, b))
@@ -132,7 +147,7 @@ class TruthTable:
             Outcome.FAILED: "#f9a825",
             Outcome.NOT_APPLICABLE: "#9e9e9e",
         }
-        head = "".join(f"<th>{p}</th>" for p in self.peers)
+        head = "".join(f"<th>{p}</th>" for p in self.columns)
         rows = "".join(
             f"<tr><th>{peer}</th>"
             + "".join(

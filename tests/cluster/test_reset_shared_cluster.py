@@ -32,6 +32,13 @@ FLAGS = ["-l", SELECTOR, "--ignore-not-found", "--wait=false"]
 FOREIGN_NAMES = ("other-team", "their-deny", "their-api", "their-sidecar")
 
 
+RBAC = (
+    "roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io,"
+    "clusterroles.rbac.authorization.k8s.io,clusterrolebindings.rbac.authorization.k8s.io"
+)
+"""labkit's RBAC objects (the who-may-change-policies lesson) go with the rest."""
+
+
 def meta(name: str, namespace: str | None = None, **labels: str) -> dict[str, Any]:
     out: dict[str, Any] = {"name": name, "labels": dict(labels)}
     if namespace is not None:
@@ -229,7 +236,7 @@ def test_real_cluster_reset_deletes_by_the_managed_label_only(
     assert deletes[1] == [
         "delete",
         "networkpolicies.networking.k8s.io,services,deployments.apps,replicasets.apps,"
-        "statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch",
+        "statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch," + RBAC,
         "--all-namespaces",
         *FLAGS,
     ]
@@ -275,7 +282,7 @@ def test_existing_cluster_down_deletes_by_the_managed_label_only(fake_cluster: F
         [
             "delete",
             "networkpolicies.networking.k8s.io,services,pods,deployments.apps,replicasets.apps,"
-            "statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch",
+            "statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch," + RBAC,
             "--all-namespaces",
             *FLAGS,
         ],

@@ -7,7 +7,8 @@ API server of a given Kubernetes version (default 1.36, the lab's pin) would: ea
 "UDP", "SCTP"``), in the API server's order, plus a ``hint`` saying how to fix it.
 
 Modules: :mod:`.version` (version splits), :mod:`.names`, :mod:`.labels`, :mod:`.selectors`,
-:mod:`.cidr`, :mod:`.network_policy`, :mod:`.pods`, :mod:`.metadata`, :mod:`.objects`;
+:mod:`.cidr`, :mod:`.network_policy`, :mod:`.pods`, :mod:`.rbac`, :mod:`.metadata`,
+:mod:`.objects`;
 :mod:`.decode`, :mod:`.collector` and :mod:`.rendered` hold the shared plumbing. No input makes
 these functions raise anything but :class:`~labkit.errors.LabkitError` (for an unparseable
 ``kubernetes_version``).

@@ -16,6 +16,8 @@ StatefulSet   apps/v1                metadata (DNS label from 1.27), replicas, s
                                      labels; pod-spec problems are *warnings*: the API server
                                      does not validate a StatefulSet's pod spec, its pods fail
 Job           batch/v1               metadata, template labels and containers
+Role, Cluster rbac.authorization.    metadata (path segment names), rules, roleRef, subjects
+Role(Binding) k8s.io/v1              (see :mod:`.rbac`)
 ============  =====================  ============================================================
 
 Before validation, as the API server decodes first: a wrong ``apiVersion`` for a known kind
@@ -62,6 +64,8 @@ from labkit.model.validation.pods import (
     check_template,
     decode_template,
 )
+from labkit.model.validation.rbac import TOP_FIELDS as RBAC_TOP_FIELDS
+from labkit.model.validation.rbac import check_rbac_object
 from labkit.model.validation.selectors import (
     Selector,
     check_selector,
@@ -79,6 +83,7 @@ API_VERSIONS = {
     "StatefulSet": "apps/v1",
     "DaemonSet": "apps/v1",
     "Job": "batch/v1",
+    **{kind: "rbac.authorization.k8s.io/v1" for kind in RBAC_TOP_FIELDS},
 }
 TOP_FIELDS = ("apiVersion", "kind", "metadata", "spec")
 TOP_FIELDS_WITH_STATUS = (*TOP_FIELDS, "status")
@@ -113,6 +118,9 @@ def validate_object(col: Collector, raw: RawObject) -> None:
     if kind not in API_VERSIONS:
         return
     _check_api_version(col, kind, data.get("apiVersion"))
+    if kind in RBAC_TOP_FIELDS:
+        check_rbac_object(col, kind, data)
+        return
     top: tuple[str, ...] = TOP_FIELDS
     if kind != "NetworkPolicy" or 24 <= col.version.minor < 28:
         top = TOP_FIELDS_WITH_STATUS

@@ -1,0 +1,243 @@
+"""Flow records: which probe ran when, its verdict, and the policy that allowed or denied it.
+
+* Simulated backend: every probe the simulated runner answers is appended to
+  ``<lab folder>/flows.jsonl`` (one JSON object a line), with the policy taken from the
+  engine's explanation (:func:`labkit.engine.explain.explain`): the rules that allowed it on
+  each side, or the isolating policies of the side that denied it. With the simulated CNI
+  ``none`` the verdict is what the cluster did (allowed) and ``policy`` says that nothing
+  enforced the policy the engine names.
+* kind + Calico: Calico's flow aggregator Goldmane, read through the Whisker backend's HTTP
+  API (``GET /whisker-backend/flows``; its JSON is the ``FlowLog`` of Calico's
+  ``whisker`` UI: ``start_time``, ``end_time``, ``action``, ``source_namespace``,
+  ``source_name``, ``dest_namespace``, ``dest_name``, ``protocol``, ``dest_port``,
+  ``reporter``, ``policies.enforced[]`` with ``kind``, ``namespace``, ``name``, ``tier``,
+  ``action``). :func:`parse_whisker_flows` turns one response into records;
+  :func:`read_whisker_flows` fetches it through the API server's service proxy. The path,
+  service name and port follow Calico 3.30's Whisker and are not verified against a live
+  cluster here (see the report of issue 9).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from labkit.engine.evaluator import Engine
+from labkit.errors import ClusterError, UnknownPeer
+from labkit.model.ports import Protocol
+from labkit.probe.jobs import Outcome, Result
+
+if TYPE_CHECKING:
+    from labkit.cluster.backend import LabCluster
+
+log = logging.getLogger(__name__)
+
+FLOWS_FILE = "flows.jsonl"
+MAX_KEPT = 5000
+LINE_BYTES = 250
+"""About one record's size: the file is trimmed to :data:`MAX_KEPT` records once it grows
+past twice that many lines of this size."""
+
+WHISKER_SERVICE = "calico-system/whisker:8081"
+WHISKER_FLOWS_PATH = "whisker-backend/flows"
+
+
+@dataclass(frozen=True)
+class FlowRecord:
+    """One observed flow."""
+
+    time: float
+    source: str
+    destination: str
+    port: int
+    protocol: str
+    verdict: str
+    policy: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def flows_path(home: Path) -> Path:
+    return home / FLOWS_FILE
+
+
+def policy_of(engine: Engine, result: Result) -> str:
+    """The policy that allowed or denied ``result``'s probe, in words (``""`` when the probe
+    did not run)."""
+    from labkit.engine.explain import explain
+
+    if result.outcome is Outcome.FAILED:
+        return ""
+    job = result.job
+    try:
+        found = explain(
+            engine,
+            engine.endpoint(job.src),
+            engine.endpoint(job.dst),
+            job.probe.port,
+            job.probe.protocol,
+        )
+    except UnknownPeer:
+        return ""
+    if found.allowed is None:
+        return "no policy applies"
+    if found.allowed:
+        refs = [r.ref for side in found.sides for r in side.allowed_by]
+        return "allowed by " + ", ".join(refs) if refs else "no policy isolates either side"
+    denying = [side for side in found.sides if not side.allowed]
+    names = [f"{s.name}: {', '.join(s.isolating)}" for s in denying if s.isolating]
+    text = "denied; isolated by " + "; ".join(names) if names else "denied"
+    if result.outcome is Outcome.ALLOWED:
+        return f"NOT ENFORCED: the policies say {text}, but nothing enforced them"
+    return text
+
+
+def records_of(
+    engine: Engine, results: Sequence[Result], now: float | None = None
+) -> list[FlowRecord]:
+    stamp = time.time() if now is None else now
+    return [
+        FlowRecord(
+            stamp,
+            r.job.src,
+            r.job.dst,
+            r.job.probe.port,
+            Protocol(r.job.probe.protocol).value,
+            r.outcome.value,
+            policy_of(engine, r),
+        )
+        for r in results
+    ]
+
+
+def append(home: Path, records: Iterable[FlowRecord]) -> None:
+    """Add records to the lab folder's flow file (dropping the oldest past :data:`MAX_KEPT`)."""
+    path = flows_path(home)
+    lines = [json.dumps(r.as_dict(), sort_keys=True) for r in records]
+    if not lines:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as out:
+            out.write("\n".join(lines) + "\n")
+        if path.stat().st_size > 2 * MAX_KEPT * LINE_BYTES:
+            kept = path.read_text(encoding="utf-8").splitlines()
+            path.write_text("\n".join(kept[-MAX_KEPT:]) + "\n", encoding="utf-8")
+    except OSError as exc:
+        log.warning("could not record flows in %s: %s", path, exc)
+
+
+def recorder(home: Path) -> Callable[[Engine, Sequence[Result]], None]:
+    """What the simulated runner calls after each batch of probes."""
+
+    def record(engine: Engine, results: Sequence[Result]) -> None:
+        append(home, records_of(engine, results))
+
+    return record
+
+
+def read(home: Path, limit: int | None = None) -> list[FlowRecord]:
+    """The recorded flows, oldest first (the last ``limit`` when given)."""
+    path = flows_path(home)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise ClusterError(f"cannot read the flow records {path}: {exc}") from None
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(FlowRecord(**json.loads(line)))
+        except (ValueError, TypeError):
+            log.warning("%s line %d is damaged; skipped", path, number)
+    return records[-limit:] if limit else records
+
+
+# -- Calico Goldmane, through Whisker -----------------------------------------------------------
+def _epoch(text: object) -> float:
+    from datetime import datetime
+
+    if isinstance(text, (int, float)):
+        return float(text)
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def _policies(flow: Mapping[str, Any]) -> str:
+    enforced = (flow.get("policies") or {}).get("enforced") or []
+    parts = []
+    for p in enforced:
+        where = f"{p.get('namespace')}/" if p.get("namespace") else ""
+        parts.append(f"{p.get('kind', 'policy')} {where}{p.get('name', '?')}: {p.get('action')}")
+    return "; ".join(parts)
+
+
+def parse_whisker_flows(response: Mapping[str, Any] | Sequence[Any]) -> list[FlowRecord]:
+    """Records from one Whisker ``/flows`` response (``{"items": [...]}`` or a list)."""
+    items = response.get("items") if isinstance(response, Mapping) else response
+    if not isinstance(items, list):
+        raise ClusterError("the Whisker flow API answered without an 'items' list")
+    records = []
+    for flow in items:
+        if not isinstance(flow, Mapping):
+            continue
+        action = str(flow.get("action", "")).lower()
+        records.append(
+            FlowRecord(
+                _epoch(flow.get("end_time") or flow.get("start_time")),
+                f"{flow.get('source_namespace', '')}/{flow.get('source_name', '')}",
+                f"{flow.get('dest_namespace', '')}/{flow.get('dest_name', '')}",
+                int(flow.get("dest_port") or 0),
+                str(flow.get("protocol", "")).upper(),
+                {"allow": "allowed", "deny": "blocked"}.get(action, action),
+                _policies(flow),
+            )
+        )
+    return sorted(records, key=lambda r: r.time)
+
+
+def read_whisker_flows(get_raw: Callable[[str], str], limit: int | None = None) -> list[FlowRecord]:
+    """Flows from Goldmane via the Whisker backend, through ``get_raw`` (``kubectl get --raw
+    PATH``): the API server's service proxy to :data:`WHISKER_SERVICE`."""
+    namespace, _, service = WHISKER_SERVICE.partition("/")
+    path = f"/api/v1/namespaces/{namespace}/services/{service}/proxy/{WHISKER_FLOWS_PATH}"
+    try:
+        response = json.loads(get_raw(path))
+    except ValueError as exc:
+        raise ClusterError(f"the Whisker flow API ({path}) did not answer JSON: {exc}") from None
+    records = parse_whisker_flows(response)
+    return records[-limit:] if limit else records
+
+
+WHISKER_HINT = (
+    "Calico's flow logs come from Goldmane through Whisker (Calico 3.30+, installed by the "
+    "tigera operator with the Goldmane and Whisker resources); on this cluster they did not "
+    "answer. `kubectl get pods -n calico-system` shows whether goldmane and whisker run"
+)
+
+
+def cluster_flows(cluster: LabCluster, limit: int | None = None) -> list[FlowRecord]:
+    """The flows of the lab cluster: the simulated backend's probe records, or Calico's flow
+    logs on a real cluster (Goldmane, through Whisker)."""
+    from labkit.cluster.kube import KubeCluster
+    from labkit.cluster.simulated import SimulatedCluster
+
+    if isinstance(cluster, SimulatedCluster):
+        return read(cluster.home, limit)
+    if isinstance(cluster, KubeCluster):
+        kubectl = cluster.kubectl
+
+        def get_raw(path: str) -> str:
+            return kubectl.run(["get", "--raw", path], hint=WHISKER_HINT).stdout
+
+        return read_whisker_flows(get_raw, limit)
+    raise ClusterError(f"the {cluster.name} cluster keeps no flow records")
