@@ -23,6 +23,7 @@ from labkit.model.loader import RawObject, load_paths, load_text
 from labkit.model.objects import MANAGED_LABEL, Namespace, Pod
 from labkit.model.policy import NetworkPolicy
 from labkit.model.ports import Protocol
+from labkit.model.unevaluated import find_unevaluated, unevaluated_warning
 from labkit.probe.jobs import Job, ProbeSpec, Result
 from labkit.probe.runner import Runner
 from labkit.probe.table import TruthTable
@@ -39,6 +40,9 @@ class ApplyReport:
     warnings: tuple[str, ...] = ()
     labelled: tuple[str, ...] = ()
     """Objects that came without ``labkit.dev/managed: "true"`` and got it from labkit."""
+    unevaluated: tuple[str, ...] = ()
+    """Objects of policy kinds labkit applies but does not evaluate
+    (:func:`labkit.model.unevaluated.find_unevaluated`)."""
 
     @property
     def label_note(self) -> str:
@@ -59,6 +63,9 @@ class ApplyReport:
         lines = self.lines() or ["nothing to apply"]
         if self.label_note:
             lines.append(self.label_note)
+        warning = unevaluated_warning(self.unevaluated)
+        if warning:
+            lines.append(f"warning: {warning}")
         return "\n".join(lines)
 
 
@@ -182,7 +189,7 @@ class LabCluster(ABC):
         check_objects(objects, self.kubernetes_version)
         labelled_objects, labelled = add_managed_label(objects)
         report = self._apply_objects(labelled_objects)
-        return replace(report, labelled=labelled)
+        return replace(report, labelled=labelled, unevaluated=find_unevaluated(objects))
 
     def delete(self, kind: str, name: str, namespace: str = "default") -> bool:
         return self._delete(kind, namespace, name)

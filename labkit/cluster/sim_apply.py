@@ -36,6 +36,7 @@ from labkit.model.inventory import KNOWN_KINDS, Inventory, build_inventory
 from labkit.model.ipam import IPPlan
 from labkit.model.loader import RawObject
 from labkit.model.objects import MANAGED_LABEL, NAMESPACE_NAME_LABEL
+from labkit.model.unevaluated import unevaluated_kind
 from labkit.model.workloads import pods_from
 
 log = logging.getLogger(__name__)
@@ -83,9 +84,13 @@ def to_raw(entry: Entry) -> RawObject:
 
 
 def build(entries: Sequence[Entry], plan: IPPlan) -> Inventory:
-    """The inventory of the stored objects (kinds labkit does not model are kept, not shown)."""
+    """The inventory of the stored objects: the kinds labkit models, plus the policy kinds it
+    reads but does not evaluate (recorded in ``Inventory.unevaluated``, so every view can
+    warn); other kinds (RBAC, IP pools) are kept in the store, not shown."""
+    raws = [to_raw(e) for e in entries]
     return build_inventory(
-        [to_raw(e) for e in entries if e["object"].get("kind") in KNOWN_KINDS], ip_plan=plan
+        [r for r in raws if r.kind in KNOWN_KINDS or unevaluated_kind(r) is not None],
+        ip_plan=plan,
     )
 
 

@@ -19,6 +19,7 @@ one (the notebook tests set it to ``simulated``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -260,12 +261,22 @@ def predicted_matrix(
     from labkit.probe.runner import EngineRunner
 
     lab = cluster()
+    warning = _unevaluated(lab.inventory().unevaluated)
     if sources is not None or destinations is not None:
         runner = EngineRunner(lab.engine())
-        return _rectangular(lab, runner, probes, sources, destinations, namespaces, True)
+        found = _rectangular(lab, runner, probes, sources, destinations, namespaces, True)
+        return replace(found, warning=warning)
     chosen = _matrix_peers(peers) if peers else lab.peers(namespaces)
     tables = lab.predicted_matrix(_probes(probes), peers=chosen)
-    return Matrices(tuple(tables), "predicted by the policy engine (rows: from, columns: to)")
+    source = "predicted by the policy engine (rows: from, columns: to)"
+    return Matrices(tuple(tables), source, warning=warning)
+
+
+def _unevaluated(found: Sequence[str]) -> str:
+    """The one warning for policy kinds the engine does not evaluate, or ``""``."""
+    from labkit.model.unevaluated import unevaluated_warning
+
+    return unevaluated_warning(found) or ""
 
 
 def _rectangular(
@@ -303,9 +314,14 @@ def what_if(
     """The matrices the policy engine predicts if ``manifests`` (a path, YAML text or
     objects) were applied on top of the cluster's objects now. Nothing is applied; invalid
     manifests raise as :func:`apply` would (:mod:`labkit.lab.whatif`)."""
+    from labkit.cluster.backend import read_manifests
     from labkit.lab.whatif import what_if_tables
+    from labkit.model.unevaluated import find_unevaluated
 
-    found = what_if_tables(cluster(), manifests, _probes(probes), sources, destinations)
+    lab = cluster()
+    found = what_if_tables(lab, manifests, _probes(probes), sources, destinations)
+    added = find_unevaluated(read_manifests(manifests))
+    warning = _unevaluated((*lab.inventory().unevaluated, *added))
     one_path = isinstance(manifests, (str, Path)) and "\n" not in str(manifests)
     shown = str(manifests) if one_path else "FILE.yaml"
     line = _kubectl_commands.command("apply", "--dry-run=server", "-f", shown)
@@ -314,6 +330,7 @@ def what_if(
         tuple(found),
         "what if the manifests were applied (predicted, not applied)",
         Commands("what_if", (line,), note),
+        warning,
     )
 
 

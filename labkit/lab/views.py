@@ -79,6 +79,8 @@ class Matrices(Sequence[TruthTable]):
     tables: tuple[TruthTable, ...]
     source: str
     commands: Commands | None = None
+    warning: str = ""
+    """Said above the heatmaps: e.g. policies of kinds the engine does not evaluate."""
 
     @overload
     def __getitem__(self, index: int) -> TruthTable: ...
@@ -107,7 +109,8 @@ class Matrices(Sequence[TruthTable]):
         )
 
     def __str__(self) -> str:
-        return "\n\n".join(t.to_text() for t in self.tables)
+        tables = "\n\n".join(t.to_text() for t in self.tables)
+        return f"warning: {self.warning}\n\n{tables}" if self.warning else tables
 
     def _repr_html_(self) -> str:
         """SVG heatmaps side by side (:mod:`labkit.lab.svg_heatmap`: milliseconds to draw,
@@ -115,6 +118,11 @@ class Matrices(Sequence[TruthTable]):
         from labkit.lab.svg_heatmap import heatmaps_html
 
         head = f"<div><i>{html.escape(self.source)}</i></div>"
+        if self.warning:
+            head = (
+                f'<div class="labkit-warning" role="note"><b>warning:</b> '
+                f"{html.escape(self.warning)}</div>" + head
+            )
         return beside(head + heatmaps_html(self.tables), self.commands)
 
 

@@ -19,6 +19,7 @@ from labkit.cluster.paths import clusters_dir
 from labkit.errors import ClusterError
 
 PINS = load_pins()
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Quiet:
@@ -172,6 +173,9 @@ def test_image_set_lists_every_operator_image_by_digest() -> None:
         "calico/node-driver-registrar",
         "calico/webhooks",
         "calico/key-cert-provisioner",
+        "calico/goldmane",  # the flow logs installation.yaml enables (lesson 10)
+        "calico/whisker",
+        "calico/whisker-backend",
     }
     assert all(DIGEST.match(d) for d in listed.values())
     assert listed["calico/node"] == release.pin_for("quay.io/calico/node:v3.32.1").digest  # type: ignore[union-attr]
@@ -430,7 +434,7 @@ def test_dedicated_pools_use_the_api_each_install_serves(mode: str, api: str) ->
 def test_installation_resource_has_the_lab_trims() -> None:
     docs = list(yaml.safe_load_all((clusters_dir() / "calico" / "installation.yaml").read_text()))
     inst = next(d for d in docs if d["kind"] == "Installation")
-    assert {d["kind"] for d in docs} == {"Installation", "APIServer"}
+    assert {d["kind"] for d in docs} == {"Installation", "APIServer", "Goldmane", "Whisker"}
     spec = inst["spec"]
     assert spec["controlPlaneReplicas"] == 1
     assert spec["calicoNetwork"]["linuxPolicySetupTimeoutSeconds"] == 5
@@ -499,3 +503,14 @@ def test_fetch_removes_what_a_killed_download_left_behind(tmp_path: Path) -> Non
     left.write_text("half a download")
     calico.fetch_manifest(pin, cache, download=lambda u, d, t: d.write_bytes(source.read_bytes()))
     assert sorted(p.name for p in cache.iterdir()) == ["source.yaml"]
+
+
+def test_operator_install_enables_calicos_flow_logs() -> None:
+    """Lesson 10 reads Calico's own flow logs: the operator install applies the Goldmane and
+    Whisker resources (operator.tigera.io/v1, name default), and their images are pinned."""
+    docs = list(yaml.safe_load_all((ROOT / "clusters/calico/installation.yaml").read_text()))
+    kinds = {(d["apiVersion"], d["kind"], d["metadata"]["name"]) for d in docs}
+    assert ("operator.tigera.io/v1", "Goldmane", "default") in kinds
+    assert ("operator.tigera.io/v1", "Whisker", "default") in kinds
+    operator_images = {p.path for p in PINS.calico_release("v3.32.1").pins("operator")}
+    assert {"calico/goldmane", "calico/whisker", "calico/whisker-backend"} <= operator_images

@@ -234,3 +234,27 @@ def test_topology_draws_the_changed_pairs(session: lab.LabSession) -> None:
     chosen = lab.show_topology("80/TCP", pairs=[("my-segment/backend", "my-segment/database")])
     arrows = [p for p in chosen.figure.axes[0].patches if isinstance(p, FancyArrowPatch)]
     assert [a.get_gid() for a in arrows] == ["allowed:my-segment/backend->my-segment/database"]
+
+
+CALICO_DENY = """
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: deny-all}
+spec: {selector: all(), types: [Ingress]}
+"""
+
+
+def test_policies_the_engine_does_not_evaluate_are_warned_about_in_every_view(
+    session: lab.LabSession,
+) -> None:
+    """A Calico GlobalNetworkPolicy IS enforced on kind + Calico, but the engine does not
+    evaluate it: what_if, apply and every later prediction say so (one warning text)."""
+    said = "labkit does not evaluate this policy: Calico GlobalNetworkPolicy deny-all"
+    before = lab.predicted_matrix()
+    assert not before.warning and said not in str(before)
+    assert said in lab.what_if(CALICO_DENY).warning
+    assert said in str(lab.apply(CALICO_DENY))
+    after = lab.predicted_matrix()
+    assert said in after.warning and str(after).startswith("warning: ")
+    assert "labkit-warning" in after._repr_html_()
+    assert said in lab.predicted_matrix(sources=["trusted/client"]).warning

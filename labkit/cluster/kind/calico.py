@@ -4,7 +4,8 @@ Manifests are downloaded from their pinned URL (``clusters/calico/versions.yaml`
 lab cache and used only when their size and sha256 match the pins. Two install modes:
 
 * ``operator`` (Calico's own kind guide): the CRD bundle and ``tigera-operator.yaml``, then
-  ``clusters/calico/installation.yaml`` (Installation with the default pool + APIServer).
+  ``clusters/calico/installation.yaml`` (Installation with the default pool, APIServer, and
+  Goldmane + Whisker for the flow logs of lesson 10).
   Images by digest as Calico's "Install images by registry digest" guide says: the
   operator's own Deployment rewritten to its digest, and an ``ImageSet`` named
   ``calico-<version>`` (the operator looks it up by that name, ``imageset.getSetName`` in
@@ -278,7 +279,7 @@ def install(
             cache / "tigera-operator.labkit.yaml",
         )
         kube.apply_file(operator)
-        progress.advance("Calico: Installation and APIServer (clusters/calico/installation.yaml)")
+        progress.advance("Calico: Installation, APIServer, Goldmane, Whisker (installation.yaml)")
         kube.apply_file(root / "calico" / "installation.yaml")
     elif mode == "manifest":
         source = fetch_manifest(release.manifest("manifest"), cache, download=download)
