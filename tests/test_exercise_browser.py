@@ -10,89 +10,26 @@ playwright's ``executable_path``); skipped with the reason when either is missin
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from test_notebook_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _skip_reason
+from browser_support import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, jupyterlab
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISE = ROOT / "exercises" / "isolate-namespace"
 NOTEBOOK = "isolate-namespace.ipynb"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or ""),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def jupyter(tmp_path: Path) -> Iterator[str]:
     """A JupyterLab on a temporary copy of the exercise notebook; yields its URL."""
-    served = tmp_path / "served"
-    served.mkdir()
-    shutil.copy(EXERCISE / NOTEBOOK, served / NOTEBOOK)
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "LABKIT_HOME": str(tmp_path / "lab"),
-        "LABKIT_BACKEND": "simulated",
-        "LABKIT_EXERCISES_DIR": str(ROOT / "exercises"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
-    }
-    log = (tmp_path / "jupyter.log").open("w")
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("jupyter")),
-            "lab",
-            "--no-browser",
-            f"--port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={served}",
-            "--LabApp.expose_app_in_browser=True",
-            "--LabApp.extension_manager=readonly",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            *(["--allow-root"] if os.geteuid() == 0 else []),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail(
-                        "jupyter lab did not start:\n"
-                        + (tmp_path / "jupyter.log").read_text()[-3000:]
-                    )
-                time.sleep(0.3)
-        yield f"{base}/lab/tree/{NOTEBOOK}?token={token}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    env = {"LABKIT_EXERCISES_DIR": str(ROOT / "exercises")}
+    with jupyterlab(EXERCISE / NOTEBOOK, tmp_path, env=env) as url:
+        yield url
 
 
 SET_ANSWER = """(text) => {

@@ -10,116 +10,26 @@ download cannot work offline); skipped with the reason when either is missing.
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_support import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, jupyterlab
 
 from labkit.lab.quiz_bank import grade_choices
 from labkit.lab.quizzes import bank
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-NOTEBOOK = "00-start-here.ipynb"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+NOTEBOOK = ROOT / "notebooks" / "00-start-here.ipynb"
 
-
-def _skip_reason() -> str | None:
-    if not CHROMIUM.exists():
-        return f"browser test: {CHROMIUM} is absent (install Debian's package: apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "browser test: the playwright package is not installed (pip install playwright)"
-    return None
-
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or ""),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def jupyter(tmp_path: Path) -> Iterator[str]:
-    """A JupyterLab on a temporary copy of the notebook; yields its base URL with the token."""
-    served = tmp_path / "served"
-    served.mkdir()
-    shutil.copy(ROOT / "notebooks" / NOTEBOOK, served / NOTEBOOK)
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "LABKIT_HOME": str(tmp_path / "lab"),
-        "LABKIT_BACKEND": "simulated",
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
-    }
-    log = (tmp_path / "jupyter.log").open("w")
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("jupyter")),
-            "lab",
-            "--no-browser",
-            f"--port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={served}",
-            "--LabApp.expose_app_in_browser=True",
-            "--LabApp.extension_manager=readonly",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            *(["--allow-root"] if os.geteuid() == 0 else []),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail(
-                        "jupyter lab did not start:\n"
-                        + (tmp_path / "jupyter.log").read_text()[-3000:]
-                    )
-                time.sleep(0.3)
-        yield f"{base}/lab/tree/{NOTEBOOK}?token={token}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    """A JupyterLab on a temporary copy of the notebook; yields its URL with the token."""
+    with jupyterlab(NOTEBOOK, tmp_path) as url:
+        yield url
 
 
 def test_start_here_runs_and_quiz_answers_in_jupyterlab(jupyter: str, tmp_path: Path) -> None:
