@@ -76,6 +76,11 @@ class PolicyRule:
         return f"{text} {verbs}"
 
 
+def _title(kind: str, namespace: str, name: str) -> str:
+    """``Role ns/name`` for a namespaced object, ``ClusterRole name`` for a cluster one."""
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
 @dataclass(frozen=True)
 class Role:
     """A Role (``namespace`` set) or a ClusterRole (``namespace == ""``)."""
@@ -87,11 +92,7 @@ class Role:
 
     @property
     def title(self) -> str:
-        return (
-            f"{self.kind} {self.namespace}/{self.name}"
-            if self.namespace
-            else (f"{self.kind} {self.name}")
-        )
+        return _title(self.kind, self.namespace, self.name)
 
 
 @dataclass(frozen=True)
@@ -118,11 +119,7 @@ class Binding:
 
     @property
     def title(self) -> str:
-        return (
-            f"{self.kind} {self.namespace}/{self.name}"
-            if self.namespace
-            else (f"{self.kind} {self.name}")
-        )
+        return _title(self.kind, self.namespace, self.name)
 
 
 @dataclass(frozen=True)
