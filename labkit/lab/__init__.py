@@ -461,13 +461,25 @@ def apply(
 def label(
     kind: str, name: str, labels: Mapping[str, str | None], namespace: str = "default"
 ) -> Done:
-    """Set (``{"k": "v"}``) or remove (``{"k": None}``) labels on a Namespace or Pod."""
-    cluster().label(kind, name, labels, namespace)
+    """Set (``{"k": "v"}``) or remove (``{"k": None}``) labels on a Namespace or Pod, and say
+    what the object carries afterwards: the API server keeps ``kubernetes.io/metadata.name``
+    equal to a namespace's name whatever is asked (NamespaceDefaultLabelName), so a request
+    to change it is reported as not kept rather than as done."""
+    lab = cluster()
+    lab.label(kind, name, labels, namespace)
     ns = None if kind == "Namespace" else namespace
+    inventory = lab.inventory()
+    if kind == "Namespace":
+        now = inventory.namespace(name).label_map
+    else:
+        now = inventory.pod(f"{namespace}/{name}").label_map
     changes = ", ".join(f"{k}-" if v is None else f"{k}={v}" for k, v in labels.items())
-    return Done(
-        f"{kind} {name}: {changes}", _kubectl_commands.for_step("label", kind, name, labels, ns)
-    )
+    kept = [k for k, v in labels.items() if now.get(k) != v]
+    text = f"{kind} {name}: {changes}"
+    if kept:
+        text += "; not kept: " + ", ".join(f"{k} stays {now.get(k)!r}" for k in kept)
+        text += " (the API server sets kubernetes.io/metadata.name to the namespace's name)"
+    return Done(text, _kubectl_commands.for_step("label", kind, name, labels, ns))
 
 
 def explain(src: str, dst: str, probe: ProbeLike = "80/TCP") -> Explanation | ServiceExplanation:

@@ -258,3 +258,14 @@ def test_policies_the_engine_does_not_evaluate_are_warned_about_in_every_view(
     assert said in after.warning and str(after).startswith("warning: ")
     assert "labkit-warning" in after._repr_html_()
     assert said in lab.predicted_matrix(sources=["trusted/client"]).warning
+
+
+def test_label_says_when_the_api_server_keeps_the_namespace_name_label(
+    session: lab.LabSession,
+) -> None:
+    """``kubernetes.io/metadata.name`` always equals the namespace's name (the API server
+    sets it, NamespaceDefaultLabelName): asking to change it is reported as not kept."""
+    forged = str(lab.label("Namespace", "untrusted", {"kubernetes.io/metadata.name": "trusted"}))
+    assert "not kept: kubernetes.io/metadata.name stays 'untrusted'" in forged
+    plain = str(lab.label("Namespace", "untrusted", {"team": "red"}))
+    assert "team=red" in plain and "not kept" not in plain
