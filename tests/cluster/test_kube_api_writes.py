@@ -504,7 +504,8 @@ def test_the_notebook_facade_applies_and_labels_in_a_pod(
     lab.label("Namespace", "my-segment", {"tier": "gold"})
     segment = store.find("Namespace", "my-segment")
     assert segment is not None and segment["metadata"]["labels"]["tier"] == "gold"
-    assert pool.requests[-1].content_type == MERGE
+    patches = [r for r in pool.requests if r.method == "PATCH"]
+    assert patches[-1].content_type == MERGE  # the label change: a merge patch
 
 
 def test_outside_a_pod_the_existing_backend_still_needs_a_context(
