@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,23 @@ def jupyterlab(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def launch(playwright: Any) -> Any:
+    """Debian's headless Chromium, through Playwright."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+
+
+def open_notebook(browser: Any, url: str) -> Any:
+    """A page on ``url`` once JupyterLab shows the notebook and its kernel has started."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel",
+        timeout=60_000,
+    )
+    return page

@@ -8,6 +8,8 @@ import shutil
 import pytest
 from hypothesis import HealthCheck, settings
 
+pytest_plugins = ["lab_session"]  # the `session` fixture: a simulated lab of its own
+
 settings.register_profile(
     "labkit",
     derandomize=True,  # the same examples on every run: a failure is reproducible, never flaky

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from browser_support import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, jupyterlab
+from browser_support import BROWSER_MARKS, jupyterlab, launch, open_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISE = ROOT / "exercises" / "isolate-namespace"
@@ -56,18 +56,9 @@ def test_exercise_self_check_shows_feedback_in_jupyterlab(jupyter: str, tmp_path
 
     total = public_count()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch(pw)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(jupyter)
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
-            page.wait_for_function(
-                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                " && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel",
-                timeout=60_000,
-            )
+            page = open_notebook(browser, jupyter)
             run_all = "window.jupyterapp.commands.execute('notebook:run-all-cells')"
             page.evaluate(run_all)
             check = page.locator(".labkit-selfcheck")

@@ -6,27 +6,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from lab_session import DENY_DATABASE
 
 import labkit.lab as lab
 from labkit.cluster import lifecycle
 from labkit.errors import LabkitError
 from labkit.probe.jobs import Outcome
-
-DENY_DATABASE = """
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: database-from-backend, namespace: my-segment}
-spec:
-  podSelector: {matchLabels: {role: database}}
-  policyTypes: [Ingress]
-  ingress:
-  - from: [{podSelector: {matchLabels: {role: backend}}}]
-    ports: [{port: 80}]
-"""
 
 
 @pytest.mark.parametrize(
@@ -41,13 +28,6 @@ def test_chosen_backend(requested: str, env: dict[str, str], backend: str, why: 
     name, reason = lifecycle.chosen_backend(requested, env)
     assert name == backend
     assert reason.startswith(why)
-
-
-@pytest.fixture
-def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[lab.LabSession]:
-    monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "lab"))
-    monkeypatch.setenv("LABKIT_BACKEND", "simulated")
-    yield lab.up()
 
 
 def test_up_says_backend_and_why(session: lab.LabSession) -> None:

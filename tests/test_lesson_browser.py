@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from browser_support import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, jupyterlab
+from browser_support import BROWSER_MARKS, jupyterlab, launch, open_notebook
 
 from labkit.lab.quiz_bank import grade_choices, load_bank
 
@@ -118,18 +118,9 @@ def test_lesson_4_quiz_and_prediction_in_jupyterlab(
     matrix = reference_prediction()
     cells = len(matrix) * len(matrix[0])
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch(pw)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(jupyter)
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
-            page.wait_for_function(
-                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                " && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel",
-                timeout=60_000,
-            )
+            page = open_notebook(browser, jupyter)
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
             expect(page.locator(".labkit-quiz-choice").first).to_be_visible(timeout=90_000)
             expect(page.locator(".labkit-verify")).to_be_visible(timeout=90_000)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_support import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, jupyterlab
+from browser_support import BROWSER_MARKS, jupyterlab, launch, open_notebook
 
 from labkit.lab.quiz_bank import grade_choices
 from labkit.lab.quizzes import bank
@@ -36,18 +36,9 @@ def test_start_here_runs_and_quiz_answers_in_jupyterlab(jupyter: str, tmp_path: 
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch(pw)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(jupyter)
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
-            page.wait_for_function(
-                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                " && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel",
-                timeout=60_000,
-            )
+            page = open_notebook(browser, jupyter)
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
             choices = page.locator(".labkit-quiz-choice")

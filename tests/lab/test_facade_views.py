@@ -7,10 +7,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from lab_session import DENY_DATABASE
 
 import labkit.lab as lab
 from labkit.engine.peer_names import destination_key, service_from_dns_name
@@ -19,17 +18,6 @@ from labkit.errors import LabkitError, UnknownPeer, ValidationFailed
 from labkit.model.inventory import inventory_from_text
 from labkit.probe.jobs import Outcome
 
-DENY_DATABASE = """
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: database-from-backend, namespace: my-segment}
-spec:
-  podSelector: {matchLabels: {role: database}}
-  policyTypes: [Ingress]
-  ingress:
-  - from: [{podSelector: {matchLabels: {role: backend}}}]
-    ports: [{port: 80}]
-"""
 SELECTS_NOTHING = """
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -59,13 +47,6 @@ spec:
   selector: {role: database}
   ports: [{port: 8080, targetPort: 80}]
 """
-
-
-@pytest.fixture
-def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[lab.LabSession]:
-    monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "lab"))
-    monkeypatch.setenv("LABKIT_BACKEND", "simulated")
-    yield lab.up()
 
 
 @pytest.mark.parametrize(
