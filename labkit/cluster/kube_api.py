@@ -26,6 +26,11 @@ import-linter contract says so), and only inside functions, so labkit runs witho
   from the error channel (a ``v1.Status``: ``Success``, or ``NonZeroExitCode`` with the code
   in ``details.causes[reason=ExitCode]``). ``stream()`` swaps the ApiClient's ``call_api``
   while it runs, so each thread gets its own ApiClient.
+* Identity and discovery (workshop mode): ``POST
+  /apis/authentication.k8s.io/v1/selfsubjectreviews`` (``SelfSubjectReview``, GA in
+  Kubernetes 1.28) says who the API server takes the caller for; ``GET /apis/`` and ``GET
+  /apis/GROUP/VERSION`` (API discovery) say which resources are served; ``GET`` of one object
+  by name answers ``None`` for a 404.
 """
 
 from __future__ import annotations
@@ -43,7 +48,16 @@ import yaml
 
 from labkit.cluster.commands import Completed
 from labkit.cluster.kubectl import FIELD_MANAGER
-from labkit.cluster.reads import Listing, Objs, Resource, resource
+from labkit.cluster.reads import (
+    DISCOVERY_GROUPS,
+    Listing,
+    Objs,
+    Resource,
+    discovered_resources,
+    resource,
+    review_username,
+    served_group_versions,
+)
 from labkit.cluster.writes import (
     CLUSTER_SCOPED,
     Deletion,
@@ -65,6 +79,7 @@ TYPED_APIS = {
     "batch": "BatchV1Api",
     "networking.k8s.io": "NetworkingV1Api",
     "rbac.authorization.k8s.io": "RbacAuthorizationV1Api",
+    "admissionregistration.k8s.io": "AdmissionregistrationV1Api",
 }
 """The generated API class of each built-in group labkit reads and writes."""
 APPLY_PATCH = "application/apply-patch+yaml"
@@ -275,6 +290,75 @@ class KubeApi:
 
     def list_all(self, plurals: Sequence[str]) -> Objs:
         return [item for plural in plurals for item in self.list(plural).items]
+
+    def get(self, plural: str, namespace: str | None, name: str) -> Obj | None:
+        """``GET`` of one object by name (``kind`` and ``apiVersion`` set); ``None`` on 404.
+        A namespaced resource without ``namespace`` is read in ``default``, as kubectl."""
+        res = resource(plural)
+        where = f"{namespace or 'default'}/{name}" if res.namespaced else name
+        what = f"get {res.kind} {where}"
+        fn, args = self._object_fn(res, "read", namespace or "", name)
+        try:
+            obj = self._request(fn, args, {})
+        except _client_errors() as exc:
+            if _status(exc) == 404:
+                return None
+            raise _api_error(exc, what) from None
+        except ValueError as exc:
+            raise ClusterError(f"{what}: the answer is not JSON ({exc})") from None
+        return {"apiVersion": res.api_version, "kind": res.kind, **obj}
+
+    def self_subject_review(self) -> str:
+        """``status.userInfo.username`` of a ``SelfSubjectReview`` (``POST
+        /apis/authentication.k8s.io/v1/selfsubjectreviews``, the client's
+        ``AuthenticationV1Api.create_self_subject_review``; GA in Kubernetes 1.28, and any
+        authenticated user may create one). In a pod with a service account token the
+        answer is ``system:serviceaccount:NAMESPACE:NAME``."""
+        from kubernetes import client
+
+        api = client.AuthenticationV1Api(self.api_client())
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+        kwargs = {"body": body, "_headers": {"Content-Type": "application/json"}}
+        what = "who am I (SelfSubjectReview)"
+        try:
+            review = self._request(api.create_self_subject_review, [], kwargs)
+        except _client_errors() as exc:
+            if _status(exc) == 404:
+                raise _api_error(
+                    exc,
+                    what,
+                    fix="the API server does not serve authentication.k8s.io/v1 "
+                    "SelfSubjectReview (GA in Kubernetes 1.28): workshop mode needs Kubernetes "
+                    "1.28 or newer",
+                ) from None
+            raise _api_error(exc, what) from None
+        except ValueError as exc:
+            raise ClusterError(f"{what}: the answer is not JSON ({exc})") from None
+        return review_username(review, what)
+
+    def served_resources(self, groups: Sequence[str] = DISCOVERY_GROUPS) -> set[str]:
+        """``GROUP/VERSION/PLURAL`` of every resource served in ``groups``: ``GET /apis/``
+        (``ApisApi.get_api_versions``, one ``APIGroupList``), then ``GET
+        /apis/GROUP/VERSION`` (``CustomObjectsApi.get_api_resources``) for each version of
+        those groups only. A group version whose discovery fails (an aggregated API server
+        such as Calico's that is down answers 503) is logged and counts as not served."""
+        from kubernetes import client
+
+        api = self.api_client()
+        index = self._call(client.ApisApi(api).get_api_versions, [], {}, "discover API groups")
+        custom = client.CustomObjectsApi(api)
+        errors: tuple[type[Exception], ...] = (*_client_errors(), ValueError)
+        found: set[str] = set()
+        for group_version in served_group_versions(index, groups):
+            group, _, version = group_version.rpartition("/")
+            try:
+                listing = self._request(custom.get_api_resources, [group, version], {})
+            except errors as exc:
+                why = str(_api_error(exc, f"discover {group_version}")).splitlines()[0]
+                log.warning("%s (counted as not served)", why)
+                continue
+            found |= discovered_resources(group_version, listing)
+        return found
 
     def watch(
         self,

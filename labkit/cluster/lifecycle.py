@@ -21,7 +21,7 @@ import shutil
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labkit.cluster.backend import ClusterStatus, LabCluster
 from labkit.cluster.labdir import cluster_record_path, folder_error, lab_home, write_json_atomic
@@ -30,6 +30,9 @@ from labkit.cluster.simulated import CNIS as SIMULATED_CNIS
 from labkit.cluster.simulated import SimulatedCluster, base_objects
 from labkit.cluster.topology import topology_manifests
 from labkit.errors import ClusterError, LabFolderError, LabNotUp
+
+if TYPE_CHECKING:
+    from labkit.cluster.workshop.learner import LearnerCluster
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +215,9 @@ def up(
     """
     if backend not in BACKENDS:
         raise ClusterError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    learner = _workshop_learner()
+    if learner is not None:
+        return _up_learner(learner, dry_run, progress or LogProgress())
     _check_cni(cni, backend)
     backend, asked = chosen_backend(backend) if context is None else (backend, "")
     if context is not None:
@@ -352,10 +358,56 @@ def _simulated_plan(home: Path, why: str) -> str:
     return "\n".join(lines)
 
 
+# -- workshop mode -----------------------------------------------------------------------------
+def _workshop_learner() -> LearnerCluster | None:
+    """The learner's cluster when this process is a workshop learner
+    (:func:`labkit.cluster.workshop.session.find_learner`), else ``None``."""
+    from labkit.cluster.workshop.session import find_learner
+
+    return find_learner(home=lab_home())
+
+
+def _learner_why() -> str:
+    from labkit.model.workshop import LEARNER_ENV, WORKSHOP_ENV
+
+    if os.environ.get(WORKSHOP_ENV):
+        return (
+            f"{WORKSHOP_ENV} and {LEARNER_ENV} are set: you are a learner of the simulated "
+            "workshop, in your own lab namespaces (shown by their lab names)."
+        )
+    return (
+        "This pod belongs to a workshop (its namespace holds the labkit-workshop ConfigMap): "
+        "you are the learner the API server says you are, in your own lab namespaces."
+    )
+
+
+def _up_learner(learner: LearnerCluster, dry_run: bool, progress: Progress) -> LabCluster | str:
+    """``up`` for a workshop learner: nothing is deployed (the instructor's ``labkit workshop
+    init`` did that); the learner's lab is checked and returned."""
+    who = f"workshop {learner.workshop.id}, learner {learner.learner}"
+    if dry_run:
+        return (
+            f"backend: workshop ({who}). {_learner_why()}\nwould deploy nothing: the "
+            "instructor's `labkit workshop init` created your lab"
+        )
+    progress.step(f"Connecting to your lab ({who})")
+    missing = learner.missing_pods()
+    if missing:
+        log.warning(
+            "your lab lacks %s; run lab.reset() (or `labkit reset`) to restore it",
+            ", ".join(missing),
+        )
+    progress.finish(f"your lab in {learner.host.where()}")
+    return learner
+
+
 def connect() -> LabCluster:
     """The lab cluster that ``up`` recorded (or, without a record, the simulated cluster
     whose state exists). Never creates one: raises :class:`LabNotUp` saying to run
     ``labkit up`` when no lab is up."""
+    learner = _workshop_learner()
+    if learner is not None:
+        return learner
     home = lab_home()
     record = read_record(home)
     backend = record["backend"] if record else "simulated"
@@ -374,6 +426,10 @@ def connect() -> LabCluster:
 
 def status() -> ClusterStatus:
     """The lab cluster's status, with why its backend was chosen (``why`` in details)."""
+    learner = _workshop_learner()
+    if learner is not None:
+        found = learner.status()
+        return dataclasses.replace(found, details=(("why", _learner_why()), *found.details))
     record = read_record()
     try:
         cluster = connect()
@@ -426,7 +482,11 @@ def _status_without_cluster(record: dict[str, Any] | None, exc: ClusterError) ->
 
 def down() -> str:
     """Stop the lab cluster and forget it; returns what was done. Without a record, the
-    simulated cluster's state and a labkit kind cluster are looked for anyway."""
+    simulated cluster's state and a labkit kind cluster are looked for anyway. A workshop
+    learner cannot stop the workshop: that is refused with what to do instead."""
+    learner = _workshop_learner()
+    if learner is not None:
+        learner.down()  # raises: the instructor runs `labkit workshop teardown`
     home = lab_home()
     record = read_record(home)
     if record is None:

@@ -1,11 +1,14 @@
 """Reading API objects of a real cluster, through the official client or through kubectl.
 
 :class:`Reads` is what the kind and existing backends read with: ``list`` (namespaced and
-label-selected where the caller can say so) and ``watch`` (block until the listed objects
-change). :class:`labkit.cluster.kube_api.KubeApi` implements it with the official
-``kubernetes`` client (list calls and ``Watch.stream`` from the list's resourceVersion);
-:class:`KubectlReads` with ``kubectl get -o json`` and no watch (waits then poll), for
-installs without the ``lab`` extra. Both return objects in the API's JSON shape (camelCase,
+label-selected where the caller can say so), ``watch`` (block until the listed objects
+change), ``get`` (one object by name, ``None`` when absent), ``self_subject_review`` (who the
+API server says the caller is) and ``served_resources`` (API discovery of a few groups); a
+workshop learner reads only with namespaced or name-addressed requests
+(:mod:`labkit.cluster.workshop.reads`). :class:`labkit.cluster.kube_api.KubeApi` implements
+it with the official ``kubernetes`` client (list calls and ``Watch.stream`` from the list's
+resourceVersion); :class:`KubectlReads` with ``kubectl get -o json`` and no watch (waits
+then poll), for installs without the ``lab`` extra. Both return objects in the API's JSON shape (camelCase,
 ``kind`` and ``apiVersion`` set on every item), so every reader of them works on either.
 :class:`ObjectWait` joins a list and its watch into a check and a pause for
 :func:`labkit.cluster.waits.wait_for`.
@@ -19,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from labkit.cluster.kubectl import Kubectl, list_items
+from labkit.cluster.kubectl import Kubectl, list_items, parse_json
 from labkit.errors import ClusterError
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,7 @@ RESOURCES = {
         Resource("nodes", "Node", "v1", False, "node"),
         Resource("pods", "Pod", "v1", True, "pod"),
         Resource("services", "Service", "v1", True, "service"),
+        Resource("configmaps", "ConfigMap", "v1", True, "config_map"),
         Resource(
             "networkpolicies", "NetworkPolicy", "networking.k8s.io/v1", True, "network_policy"
         ),
@@ -74,6 +78,15 @@ RESOURCES = {
     )
 }
 INVENTORY = ("namespaces", "pods", "services", "networkpolicies")
+DISCOVERY_GROUPS = (
+    "projectcalico.org",
+    "crd.projectcalico.org",
+    "policy.networking.k8s.io",
+    "admissionregistration.k8s.io",
+)
+"""The API groups :meth:`Reads.served_resources` probes by default: the ones that decide how
+workshop mode builds its wall (Calico's API server or CRDs, the network-policy API's
+AdminNetworkPolicy/ClusterNetworkPolicy) and its admission policy."""
 
 
 def resource(plural: str) -> Resource:
@@ -126,6 +139,25 @@ class Reads(Protocol):
         """Block until the objects of that list change (``True``) or ``timeout_s`` passed."""
         ...
 
+    def get(self, plural: str, namespace: str | None, name: str) -> Obj | None:
+        """One object by name (``GET .../PLURAL/NAME``; ``namespace`` is ignored for
+        cluster-scoped resources), ``kind`` and ``apiVersion`` set; ``None`` when the API
+        server answers 404 NotFound."""
+        ...
+
+    def self_subject_review(self) -> str:
+        """Who the API server says this client is: ``status.userInfo.username`` of a
+        ``SelfSubjectReview`` (``authentication.k8s.io/v1``, GA in Kubernetes 1.28; what
+        ``kubectl auth whoami`` shows)."""
+        ...
+
+    def served_resources(self, groups: Sequence[str] = DISCOVERY_GROUPS) -> set[str]:
+        """``GROUP/VERSION/PLURAL`` of every resource the API server serves in ``groups``
+        (API discovery: ``/apis``, then ``/apis/GROUP/VERSION`` of each served version;
+        subresources left out). A group version whose discovery fails (an aggregated API
+        server that is down answers 503) counts as not served."""
+        ...
+
 
 class KubectlReads:
     """:class:`Reads` through ``kubectl get -o json`` (no watch: waits poll)."""
@@ -175,6 +207,82 @@ class KubectlReads:
         timeout_s: float,
     ) -> bool:
         raise ClusterError("kubectl reads cannot watch (`watches` is False): waits poll instead")
+
+    def get(self, plural: str, namespace: str | None, name: str) -> Obj | None:
+        """``kubectl get PLURAL NAME [-n NS] --ignore-not-found -o json``: a missing object
+        prints nothing and exits 0 (kubectl's ``--ignore-not-found``), so ``None``."""
+        res = resource(plural)
+        args = ["get", res.kubectl_name, name]
+        if res.namespaced:
+            args += ["-n", namespace or "default"]
+        data = self.kubectl.get_json([*args, "--ignore-not-found"])
+        found = list_items(data)
+        if not found:
+            return None
+        return {"apiVersion": res.api_version, "kind": res.kind, **found[0]}
+
+    def self_subject_review(self) -> str:
+        """``kubectl auth whoami -o json`` (kubectl 1.28+, which posts a SelfSubjectReview)."""
+        data = self.kubectl.get_json(["auth", "whoami"], timeout=30)
+        return review_username(data, "kubectl auth whoami")
+
+    def served_resources(self, groups: Sequence[str] = DISCOVERY_GROUPS) -> set[str]:
+        """``kubectl get --raw /apis``, then ``kubectl get --raw /apis/GROUP/VERSION`` for each
+        served version of ``groups`` (``--raw`` takes no ``-o``)."""
+        index = self._raw("/apis")
+        found: set[str] = set()
+        for group_version in served_group_versions(index, groups):
+            try:
+                listing = self._raw(f"/apis/{group_version}")
+            except ClusterError as exc:
+                log.warning("discovery of %s failed: %s", group_version, str(exc).splitlines()[0])
+                continue
+            found |= discovered_resources(group_version, listing)
+        return found
+
+    def _raw(self, path: str) -> Obj:
+        done = self.kubectl.run(["get", "--raw", path], timeout=30)
+        data = parse_json(done.stdout, f"get --raw {path}")
+        return data if isinstance(data, dict) else {}
+
+
+def review_username(review: Any, what: str) -> str:
+    """``status.userInfo.username`` of a SelfSubjectReview answer, or :class:`ClusterError`."""
+    status = review.get("status") if isinstance(review, dict) else None
+    user = (status or {}).get("userInfo") if isinstance(status, dict) else None
+    name = (user or {}).get("username") if isinstance(user, dict) else None
+    if not isinstance(name, str) or not name:
+        raise ClusterError(
+            f"{what}: the SelfSubjectReview names no user (status.userInfo.username is "
+            "empty)\n    fix: check the credentials this notebook uses (in a pod: its "
+            "service account token) with `kubectl auth whoami`"
+        )
+    return name
+
+
+def served_group_versions(index: Any, groups: Sequence[str]) -> list[str]:
+    """``GROUP/VERSION`` of each version the discovery index (``/apis``, an
+    ``APIGroupList``) serves for ``groups``, in the order the API server lists them."""
+    wanted = set(groups)
+    found: list[str] = []
+    for group in (index.get("groups") if isinstance(index, dict) else None) or ():
+        if not isinstance(group, dict) or group.get("name") not in wanted:
+            continue
+        for version in group.get("versions") or ():
+            if isinstance(version, dict) and version.get("groupVersion"):
+                found.append(str(version["groupVersion"]))
+    return found
+
+
+def discovered_resources(group_version: str, listing: Any) -> set[str]:
+    """``GROUP/VERSION/PLURAL`` of each resource of an ``APIResourceList``; subresources
+    (``pods/exec``, ``.../status``) left out."""
+    found: set[str] = set()
+    for res in (listing.get("resources") if isinstance(listing, dict) else None) or ():
+        name = res.get("name") if isinstance(res, dict) else None
+        if isinstance(name, str) and name and "/" not in name:
+            found.add(f"{group_version}/{name}")
+    return found
 
 
 def client_installed() -> bool:

@@ -59,6 +59,10 @@ CLUSTER_SCOPED = frozenset(
         "AdminNetworkPolicy",
         "BaselineAdminNetworkPolicy",
         "ClusterNetworkPolicy",
+        "Tier",
+        "GlobalNetworkSet",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
     }
 )
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -51,6 +51,8 @@ CLUSTER_SCOPED = frozenset(
         "AdminNetworkPolicy",
         "BaselineAdminNetworkPolicy",
         "ClusterNetworkPolicy",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
     }
 )
 """Kinds without a namespace (``kubectl api-resources --namespaced=false``)."""
@@ -60,7 +62,27 @@ WRITABLE: dict[tuple[str, str], Resource] = {
     (r.group, r.kind): r
     for r in (
         *(RESOURCES[p] for p in ("namespaces", "pods", "services", "networkpolicies")),
-        *(RESOURCES[p] for p in ("deployments", "daemonsets", "ippools")),
+        *(RESOURCES[p] for p in ("deployments", "daemonsets", "ippools", "configmaps")),
+        # workshop mode (labkit workshop init): accounts, quotas, the admission policy, tiers
+        Resource("serviceaccounts", "ServiceAccount", "v1", True, "service_account"),
+        Resource("resourcequotas", "ResourceQuota", "v1", True, "resource_quota"),
+        Resource("limitranges", "LimitRange", "v1", True, "limit_range"),
+        *(
+            Resource(plural, kind, "admissionregistration.k8s.io/v1", False, method)
+            for plural, kind, method in (
+                (
+                    "validatingadmissionpolicies",
+                    "ValidatingAdmissionPolicy",
+                    "validating_admission_policy",
+                ),
+                (
+                    "validatingadmissionpolicybindings",
+                    "ValidatingAdmissionPolicyBinding",
+                    "validating_admission_policy_binding",
+                ),
+            )
+        ),
+        *(Resource("tiers", "Tier", v, False) for v in _CALICO),
         Resource("replicasets", "ReplicaSet", "apps/v1", True, "replica_set"),
         Resource("statefulsets", "StatefulSet", "apps/v1", True, "stateful_set"),
         Resource("jobs", "Job", "batch/v1", True, "job"),
@@ -86,6 +108,12 @@ WRITABLE: dict[tuple[str, str], Resource] = {
                 ("baselineadminnetworkpolicies", "BaselineAdminNetworkPolicy"),
                 ("clusternetworkpolicies", "ClusterNetworkPolicy"),
             )
+        ),
+        Resource(
+            "clusternetworkpolicies",
+            "ClusterNetworkPolicy",
+            "policy.networking.k8s.io/v1alpha2",
+            False,
         ),
     )
 }

@@ -17,7 +17,9 @@ semantics (and Calico's where Kubernetes leaves a choice to the CNI): no files, 
   an ipBlock matches;
 * :mod:`.whatif`: an inventory with manifests laid over it (nothing applied), for
   ``lab.what_if``; :mod:`.peer_names`: the peer names learners write (``ns/*``,
-  ``svc:NS/NAME``, ``NAME.NS.svc``) turned into endpoint keys.
+  ``svc:NS/NAME``, ``NAME.NS.svc``) turned into endpoint keys;
+* :mod:`.wall`: workshop mode's wall, which denies traffic between two learners' namespaces
+  before any NetworkPolicy is consulted.
 
 Layer rule (import-linter contracts in pyproject.toml): the engine imports
 :mod:`labkit.model` and :mod:`labkit.errors`, never :mod:`labkit.probe`,

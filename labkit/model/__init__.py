@@ -14,7 +14,11 @@ would read them.
   ``data/``) that gives pods their addresses;
 * :mod:`.unevaluated`: policy kinds labkit reads but does not evaluate, and their warning;
 * :mod:`.rbac`: Roles, ClusterRoles and their bindings, evaluated as the API server's RBAC
-  authorizer does; :mod:`.api_resources`: resource types as kubectl names them.
+  authorizer does; :mod:`.api_resources`: resource types as kubectl names them;
+* workshop mode: :mod:`.workshop` (learners, and each learner's logical <-> real names),
+  :mod:`.workshop_objects` (the namespaces, quotas, RBAC, admission policy and spawn hook a
+  workshop needs), :mod:`.wall` (the policy between learners, rendered for Calico or the
+  network-policy API, and read back).
 
 Layer rule (import-linter contracts in pyproject.toml): the bottom layer. The model imports
 only the standard library, PyYAML and :mod:`labkit.errors`; nothing from

@@ -151,9 +151,9 @@ def test_a_real_apply_sends_no_dry_run_and_returns_the_servers_answer() -> None:
 
 def test_a_kind_the_client_cannot_write_is_refused_before_any_request() -> None:
     pool = FakePool()
-    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
-    with pytest.raises(ClusterError, match="cannot write ConfigMap"):
-        fake_api(pool).apply([policy("a"), config_map], dry_run=True)
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "c"}}
+    with pytest.raises(ClusterError, match="cannot write Secret"):
+        fake_api(pool).apply([policy("a"), secret], dry_run=True)
     assert pool.requests == []
 
 

@@ -1,0 +1,1 @@
+"""Workshop mode on a real cluster: one shared cluster, a lab per learner (issue 10)."""
