@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test install lint typecheck layers pytest live bench bench-live clean
+.PHONY: lab test install lint typecheck layers pytest live workshop-live bench bench-live clean
 
 # Everything: labkit with the lab extra, and the linters and test tools at the exact versions
 # of constraints.txt (a new release of a tool cannot break `make test` by itself).
@@ -46,6 +46,18 @@ live: $(STAMP)
 	$(BIN)/labkit up --backend kind --nodes $(LIVE_NODES) --calico $(LIVE_CALICO)
 	LABKIT_LIVE=1 LABKIT_LIVE_NODES=$(LIVE_NODES) LABKIT_LIVE_CALICO=$(LIVE_CALICO) \
 		$(BIN)/pytest -q -m live
+
+# Workshop mode on kind (3 nodes, 5 learners; tests/live/test_workshop_live.py), then the load
+# script for WORKSHOP_LEARNERS learners (more than ~30 need the kubelet's maxPods raised: see
+# the `workshop` job of .github/workflows/live.yml).
+WORKSHOP_LEARNERS ?= 20
+
+workshop-live: $(STAMP)
+	$(BIN)/labkit up --backend kind --nodes 3 --calico $(LIVE_CALICO)
+	LABKIT_LIVE=1 LABKIT_LIVE_NODES=3 LABKIT_LIVE_CALICO=$(LIVE_CALICO) \
+		$(BIN)/pytest -q -m live tests/live/test_workshop_live.py
+	KUBECONFIG=.labkit/kubeconfig $(BIN)/python benchmarks/workshop_load.py \
+		--learners $(WORKSHOP_LEARNERS) --context kind-labkit --duration 300
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py

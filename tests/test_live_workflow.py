@@ -204,3 +204,52 @@ def test_the_default_lab_shape_runs_on_the_default_calico_install() -> None:
     from labkit.cluster.kind.options import KindOptions
 
     assert f"{{nodes: 3, calico: {KindOptions().calico_mode}}}" in LIVE_TEXT
+
+
+# -- workshop mode (issue 10) -------------------------------------------------------------------
+WORKSHOP_FILES = ["tests/live/test_workshop_live.py", "benchmarks/workshop_load.py"]
+
+
+@pytest.mark.parametrize("event", ["push", "pull_request"])
+@pytest.mark.parametrize("path", WORKSHOP_FILES)
+def test_path_filters_cover_the_workshop_tests_and_load_script(event: str, path: str) -> None:
+    assert (ROOT / path).exists(), path
+    assert filtered(path, event)
+
+
+def test_workshop_job_runs_the_workshop_tests_then_the_load_script_on_3_nodes() -> None:
+    job = LIVE["jobs"]["workshop"]
+    runs = [str(step.get("run", "")) for step in job["steps"]]
+    up = next(i for i, r in enumerate(runs) if "labkit -v up --backend kind --nodes 3" in r)
+    tests = next(i for i, r in enumerate(runs) if "pytest -m live" in r)
+    assert "tests/live/test_workshop_live.py" in runs[tests]
+    load = next(i for i, r in enumerate(runs) if "benchmarks/workshop_load.py" in r)
+    assert "--learners 50" in runs[load] and "--context kind-labkit" in runs[load]
+    assert "workshop-load.json" in runs[load]
+    assert up < tests < load
+    assert any("make install" in r for r in runs[:up])
+    assert job["env"]["LABKIT_LIVE"] == "1" and str(job["env"]["LABKIT_LIVE_NODES"]) == "3"
+
+
+def test_workshop_job_pins_its_actions_as_the_other_jobs_and_keeps_the_figures() -> None:
+    def pins(job_id: str) -> set[str]:
+        return {str(s["uses"]) for s in LIVE["jobs"][job_id]["steps"] if "uses" in s}
+
+    workshop = pins("workshop")
+    assert workshop and all(SHA_PIN.match(u) for u in workshop)
+    assert workshop <= pins("lab") | pins("digests") | pins("images-offline")
+    upload = next(
+        s for s in LIVE["jobs"]["workshop"]["steps"] if "upload-artifact" in str(s.get("uses"))
+    )
+    assert upload.get("if") == "always()"
+    assert "workshop-load.json" in upload["with"]["path"]
+
+
+def test_only_the_workshop_job_runs_the_workshop_live_tests() -> None:
+    """Elsewhere, a pytest step names its test file or leaves the workshop's out."""
+    for job_id, run in run_lines():
+        if "pytest" not in run or job_id == "workshop":
+            continue
+        named = re.findall(r"(?<!=)tests/live/test_\w+\.py", run)
+        assert named or "--ignore=tests/live/test_workshop_live.py" in run, job_id
+        assert "tests/live/test_workshop_live.py" not in named, job_id

@@ -12,6 +12,9 @@ Kubernetes semantics (conformance README, rules 1, 2, 9):
   treated the same way: its traffic is its node's (:mod:`labkit.engine.endpoints`).
 * Traffic from a pod to itself is allowed by default (the sources never assert it and real
   CNIs let it through); ``self_traffic="evaluate"`` treats it like any other pair.
+* In a workshop, the walls between learners (:mod:`labkit.engine.wall`) come first: traffic
+  between two learners' namespaces is denied whatever the NetworkPolicies say. An inventory
+  without walls builds no wall index and pays nothing for them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Literal
 from labkit.engine.compiled import CompiledPolicy, CompiledRule, compile_policy, rule_ports
 from labkit.engine.endpoints import Endpoint, on_pod_network, resolve_endpoint, service_at
 from labkit.engine.portset import ALL, NOTHING, PortSet
+from labkit.engine.wall import WallBlock, WallIndex
 from labkit.errors import EvaluationError
 from labkit.model.inventory import Inventory
 from labkit.model.objects import Pod
@@ -52,6 +56,10 @@ class Engine:
         self.namespace_labels: dict[str, dict[str, str]] = {
             ns.name: ns.label_map for ns in inventory.namespaces
         }
+        self.wall: WallIndex | None = (
+            WallIndex(inventory.walls, self.namespace_labels) if inventory.walls else None
+        )
+        """The workshop walls (None: the inventory has none)."""
 
     # -- selection -------------------------------------------------------------------------
     def selecting(self, pod: Pod, direction: Direction | None = None) -> list[CompiledPolicy]:
@@ -107,10 +115,19 @@ class Engine:
             return None
         if src == dst and self.self_traffic == "allow":
             return ALL
+        if self.wall is not None and self.wall.blocks(src, dst) is not None:
+            return NOTHING
         ingress = self.side(src, dst, Direction.INGRESS)
         if ingress.is_empty:
             return ingress
         return ingress & self.side(src, dst, Direction.EGRESS)
+
+    def wall_block(self, src: Endpoint, dst: Endpoint) -> WallBlock | None:
+        """Why the workshop walls deny ``src`` -> ``dst`` (None: they do not, or there are
+        none); self traffic is never walled off."""
+        if self.wall is None or (src == dst and self.self_traffic == "allow"):
+            return None
+        return self.wall.blocks(src, dst)
 
     def allowed(self, src: Endpoint, dst: Endpoint, port: int, protocol: Protocol) -> bool | None:
         check_port(port)

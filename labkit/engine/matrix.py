@@ -16,7 +16,9 @@ paths together).
 4. :func:`_isolation`: which policies isolate each group, per direction;
 5. :func:`_named_ports`: the named ports rules use, resolved per destination;
 6. :func:`_classify`: endpoints into source and destination classes;
-7. :func:`labkit.engine.class_table.class_table`: the ports allowed between classes.
+7. :func:`labkit.engine.class_table.class_table`: the ports allowed between classes;
+8. :func:`_walled`, only when the inventory has workshop walls (:mod:`labkit.engine.wall`):
+   classes split by learner, and the cells between two learners the walls deny emptied.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from labkit.engine.class_table import DestinationClass, Sig, SourceClass, class_
 from labkit.engine.compiled import CompiledPolicy, CompiledRule
 from labkit.engine.endpoints import Endpoint, on_pod_network
 from labkit.engine.evaluator import Engine, check_port
-from labkit.engine.portset import ALL, PortSet
+from labkit.engine.portset import ALL, NOTHING, PortSet
+from labkit.engine.wall import Identity, WallIndex
 from labkit.model.labels import EVERYTHING, LabelSelector
 from labkit.model.policy import Direction, IPBlock, Peer
 from labkit.model.ports import ContainerPort, Protocol
@@ -407,11 +410,44 @@ def compute_matrix(engine: Engine, endpoints: Sequence[Endpoint]) -> Connectivit
         classes.sigs,
         ports.slot,
     )
+    src_class, dst_class, rows = classes.src_class, classes.dst_class, table
+    if engine.wall is not None:
+        src_class, dst_class, rows = _walled(engine.wall, endpoints, src_class, dst_class, table)
     return ConnectivityMatrix(
         peers=tuple(ep.key for ep in endpoints),
         endpoints=tuple(endpoints),
-        src_class=tuple(classes.src_class),
-        dst_class=tuple(classes.dst_class),
-        table=tuple(table),
+        src_class=tuple(src_class),
+        dst_class=tuple(dst_class),
+        table=tuple(rows),
         self_allowed=engine.self_traffic == "allow",
     )
+
+
+def _walled(
+    wall: WallIndex,
+    endpoints: Sequence[Endpoint],
+    src_class: Sequence[int],
+    dst_class: Sequence[int],
+    table: Sequence[tuple[PortSet, ...]],
+) -> tuple[list[int], list[int], list[tuple[PortSet, ...]]]:
+    """The classes split by learner (a class is now (class, learner)), and the table with the
+    cells the walls deny emptied: :meth:`WallIndex.denies` decides on the two learners alone,
+    as :meth:`labkit.engine.evaluator.Engine.connectivity` does pair by pair."""
+    identities = [wall.identity(ep) for ep in endpoints]
+    src_ids: dict[tuple[int, Identity | None], int] = {}
+    src_keys: list[tuple[int, Identity | None]] = []
+    dst_ids: dict[tuple[int, Identity | None], int] = {}
+    dst_keys: list[tuple[int, Identity | None]] = []
+    new_src = [
+        _intern((c, who), src_ids, src_keys) for c, who in zip(src_class, identities, strict=True)
+    ]
+    new_dst = [
+        _intern((c, who), dst_ids, dst_keys) for c, who in zip(dst_class, identities, strict=True)
+    ]
+    learners = {who for _, who in dst_keys}
+    rows: list[tuple[PortSet, ...]] = []
+    for c, a in src_keys:
+        denied = {b for b in learners if wall.denies(a, b)}
+        row = table[c]
+        rows.append(tuple(NOTHING if b in denied else row[d] for d, b in dst_keys))
+    return new_src, new_dst, rows

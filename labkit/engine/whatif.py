@@ -49,6 +49,7 @@ def overlay(base: Inventory, changes: Inventory) -> Inventory:
         warnings=base.warnings + changes.warnings,
         finished=base.finished,
         unevaluated=base.unevaluated + changes.unevaluated,
+        walls=_merged(base.walls, changes.walls, lambda w: (w.kind, w.name)),
     )
 
 

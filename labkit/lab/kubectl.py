@@ -68,15 +68,44 @@ _PLURALS = {
 }
 
 
+@dataclass(frozen=True)
+class RealNames:
+    """A workshop learner's names for the commands shown: the learner writes logical names
+    (``trusted``) but kubectl must be given the real ones (``ws1-alice-trusted``), and a
+    learner may not list across namespaces, so ``-A`` becomes a loop over its namespaces."""
+
+    namespace: Callable[[str], str]
+    peer: Callable[[str], str]
+    namespaces: tuple[str, ...]
+
+
+_names: RealNames | None = None
+
+
+def use_real_names(names: RealNames | None) -> None:
+    """Show commands in a workshop learner's real names (``None``: as written)."""
+    global _names
+    _names = names
+
+
+def _real(namespace: str) -> str:
+    return _names.namespace(namespace) if _names is not None else namespace
+
+
 def command(*args: str) -> str:
-    """``kubectl`` with ``args``, each quoted for a POSIX shell when needed."""
+    """``kubectl`` with ``args``, each quoted for a POSIX shell when needed. For a workshop
+    learner, ``-A`` becomes a loop over the learner's own namespaces."""
+    if _names is not None and "-A" in args:
+        rest = [a for a in args if a != "-A"]
+        loop = " ".join(shlex.quote(n) for n in _names.namespaces)
+        return f'for ns in {loop}; do {shlex.join(["kubectl", *rest])} -n "$ns"; done'
     return shlex.join(["kubectl", *args])
 
 
 def _namespace_args(namespace: str | None, all_namespaces: bool = False) -> list[str]:
     if all_namespaces:
         return ["-A"]
-    return ["-n", namespace] if namespace else []
+    return ["-n", _real(namespace)] if namespace else []
 
 
 def apply(path: str | Path, namespace: str | None = None) -> str:
@@ -97,7 +126,7 @@ def get(
     """``kubectl get KIND [NAME]`` with the usual options."""
     args = ["get", resource(kind) if name else _PLURALS[resource(kind)]]
     if name:
-        args.append(name)
+        args.append(_real(name) if resource(kind) == "namespace" else name)
     args += _namespace_args(namespace, all_namespaces and not name)
     if selector:
         args += ["-l", selector]
@@ -110,7 +139,8 @@ def get(
 
 def describe(kind: str, name: str, namespace: str | None = None) -> str:
     """``kubectl describe KIND NAME -n NAMESPACE``."""
-    return command("describe", resource(kind), name, *_namespace_args(namespace))
+    shown = _real(name) if resource(kind) == "namespace" else name
+    return command("describe", resource(kind), shown, *_namespace_args(namespace))
 
 
 def label(
@@ -124,7 +154,8 @@ def label(
     if not labels:
         raise LabkitError("kubectl label needs at least one label to set or remove")
     changes = [f"{k}-" if v is None else f"{k}={v}" for k, v in labels.items()]
-    args = ["label", resource(kind), name, *_namespace_args(namespace), *changes]
+    shown = _real(name) if resource(kind) == "namespace" else name
+    args = ["label", resource(kind), shown, *_namespace_args(namespace), *changes]
     if any(v is not None for v in labels.values()):
         args.append("--overwrite")
     return command(*args)
@@ -151,11 +182,11 @@ def connect(
     try:
         host = f"[{dst}]" if ip_address(dst).version == 6 else dst
     except ValueError:
-        host = dst
+        host = _names.peer(dst) if _names is not None else dst
     return command(
         "exec",
         "-n",
-        namespace,
+        _real(namespace),
         pod,
         "-c",
         container,
@@ -186,6 +217,8 @@ class Commands:
 
 
 def _up() -> tuple[str, ...]:
+    if _names is not None:  # a workshop learner may not list nodes
+        return (get("pods", all_namespaces=True, selector=MANAGED_SELECTOR, output="wide"),)
     return (
         get("nodes", output="wide"),
         get("pods", all_namespaces=True, selector=MANAGED_SELECTOR, output="wide"),
@@ -193,8 +226,13 @@ def _up() -> tuple[str, ...]:
 
 
 def _topology() -> tuple[str, ...]:
+    namespaces = (
+        command("get", "namespaces", *_names.namespaces, "--show-labels")
+        if _names is not None  # a learner reads its own namespaces by name, never lists them
+        else get("namespaces", selector=MANAGED_SELECTOR, show_labels=True)
+    )
     return (
-        get("namespaces", selector=MANAGED_SELECTOR, show_labels=True),
+        namespaces,
         get(
             "pods",
             all_namespaces=True,

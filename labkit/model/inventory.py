@@ -16,6 +16,10 @@ Rules applied while building, as a real cluster would:
 * Policy kinds labkit does not evaluate (Calico's, AdminNetworkPolicy...) are recorded in
   ``unevaluated`` (see :mod:`labkit.model.unevaluated`); other unknown kinds are skipped
   with a warning.
+* Workshop walls (:mod:`labkit.model.wall`: a Calico GlobalNetworkPolicy, ClusterNetworkPolicy
+  or AdminNetworkPolicy labelled as a learner's wall) are evaluated: they go to ``walls``, not
+  to ``unevaluated``; the Calico Tier holding them is read silently. A wall declared twice
+  (same kind and name) is replaced by the later one.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from labkit.model.parse_policy import _Ctx, parse_network_policy, parse_selector
 from labkit.model.policy import NetworkPolicy, parse_address
 from labkit.model.ports import Protocol
 from labkit.model.unevaluated import describe_unevaluated, unevaluated_kind
+from labkit.model.wall import LearnerWall, is_wall_tier, wall_from_object
 from labkit.model.workloads import (
     WORKLOAD_KINDS,
     PodDraft,
@@ -73,6 +78,8 @@ class Inventory:
     """Pods whose phase is Succeeded or Failed: no address, no peer, no Service backend."""
     unevaluated: tuple[str, ...] = field(default=(), compare=False)
     """Objects of kinds labkit reads but does not evaluate (:mod:`labkit.model.unevaluated`)."""
+    walls: tuple[LearnerWall, ...] = field(default=(), compare=False)
+    """Workshop walls between learners (:mod:`labkit.model.wall`), sorted by kind and name."""
 
     @cached_property
     def namespace_map(self) -> dict[str, Namespace]:
@@ -199,6 +206,7 @@ def build_inventory(
     policies: dict[tuple[str, str], NetworkPolicy] = {}
     referenced: set[str] = set(extra_namespaces)
     unevaluated: list[str] = []
+    walls: dict[tuple[str, str], LearnerWall] = {}
     owners = owner_uids(objects)
     generated: dict[tuple[str, str], int] = {}
 
@@ -208,6 +216,8 @@ def build_inventory(
 
     for raw in objects:
         kind = raw.kind
+        if _take_wall(raw, walls, note):
+            continue
         what = unevaluated_kind(raw)
         if what is not None:  # Calico's NetworkPolicy is a kind of the same name
             unevaluated.append(describe_unevaluated(raw, what))
@@ -254,7 +264,22 @@ def build_inventory(
         warnings=tuple(warnings),
         finished=tuple(sorted(finished, key=_BY_NAMESPACE_AND_NAME)),
         unevaluated=tuple(unevaluated),
+        walls=tuple(walls[key] for key in sorted(walls)),
     )
+
+
+def _take_wall(
+    raw: RawObject, walls: dict[tuple[str, str], LearnerWall], note: Callable[[str], None]
+) -> bool:
+    """Whether ``raw`` is part of a workshop's wall: a learner's wall (recorded in ``walls``;
+    a later one of the same kind and name replaces it) or the Calico Tier holding them."""
+    wall = wall_from_object(raw)
+    if wall is None:
+        return is_wall_tier(raw)
+    if (wall.kind, wall.name) in walls:
+        note(f"{raw.location}: {wall.title} is declared again; the later one wins")
+    walls[(wall.kind, wall.name)] = wall
+    return True
 
 
 def _declared_labels(raw: RawObject) -> dict[str, str]:

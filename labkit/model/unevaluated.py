@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from labkit.model.loader import RawObject
+from labkit.model.wall import wall_from_object
 
 UNEVALUATED_KINDS: dict[tuple[str, str], str] = {
     ("projectcalico.org", "NetworkPolicy"): "Calico NetworkPolicy",
@@ -46,11 +47,12 @@ def describe_unevaluated(raw: RawObject, what: str) -> str:
 
 
 def find_unevaluated(objects: Iterable[RawObject]) -> tuple[str, ...]:
-    """One description per object of a kind labkit reads but does not evaluate."""
+    """One description per object of a kind labkit reads but does not evaluate; a workshop's
+    walls (:func:`labkit.model.wall.wall_from_object`) are evaluated, so not among them."""
     found: list[str] = []
     for raw in objects:
         what = unevaluated_kind(raw)
-        if what is not None:
+        if what is not None and wall_from_object(raw) is None:
             found.append(describe_unevaluated(raw, what))
     return tuple(found)
 

@@ -20,6 +20,11 @@ has), a ``podSelector`` alone meaning the policy's own namespace, ``ipBlock`` ra
 ``except`` carve-outs, ports and protocols, and named ports that the destination pod does not
 declare. The verdict is always :meth:`Engine.allowed`'s; the tests hold the evidence to it on
 every conformance tuple. Rendering lives in :mod:`labkit.engine.explain.render`.
+
+In a workshop, traffic between two learners' namespaces is denied by the wall
+(:mod:`labkit.engine.wall`) before any NetworkPolicy is consulted: the summary then names the
+wall object (kind, name, Calico tier) and the two learners, and a note says what the
+NetworkPolicies alone would have done; both sides are still shown.
 """
 
 from __future__ import annotations
@@ -37,8 +42,10 @@ from labkit.engine.explain.model import (
     PortCheck,
     RuleCheck,
     SideExplanation,
+    WallCheck,
 )
 from labkit.engine.selector_words import selector_misses
+from labkit.engine.wall import WallBlock
 from labkit.model.objects import Pod
 from labkit.model.policy import Direction
 from labkit.model.ports import Protocol
@@ -50,6 +57,7 @@ __all__ = [
     "PortCheck",
     "RuleCheck",
     "SideExplanation",
+    "WallCheck",
     "explain",
     "explain_by_name",
     "peer_text",
@@ -210,7 +218,18 @@ def explain(
         for ep in dict.fromkeys((src, dst))
         if isinstance(ep, Pod) and ep.host_network
     ]
-    if verdict is None and isinstance(src, External) and isinstance(dst, External):
+    block = engine.wall_block(src, dst)
+    wall = _wall_check(block) if block is not None else None
+    if wall is not None:
+        policies_say = "allow" if egress.allowed and ingress.allowed else "deny"
+        summary = wall.text
+        notes.append(
+            f"the wall is evaluated before any NetworkPolicy; without it the NetworkPolicies "
+            f"would {policies_say} {probe}"
+        )
+        if wall.also:
+            notes.append(f"the other side's wall, {wall.also}, denies this traffic too")
+    elif verdict is None and isinstance(src, External) and isinstance(dst, External):
         summary = (
             f"neither {src.key} nor {dst.key} is a pod: NetworkPolicy only governs traffic to "
             "or from pods, so no policy speaks about this traffic"
@@ -255,6 +274,21 @@ def explain(
         ingress=ingress,
         summary=summary,
         notes=tuple(notes),
+        wall=wall,
+    )
+
+
+def _wall_check(block: WallBlock) -> WallCheck:
+    return WallCheck(
+        kind=block.wall.kind,
+        name=block.wall.name,
+        tier=block.wall.tier,
+        direction=block.direction,
+        owner=block.owner,
+        learner=block.own[1],
+        peer_learner=block.peer[1],
+        text=block.text,
+        also=block.also.title if block.also is not None else "",
     )
 
 

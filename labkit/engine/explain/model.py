@@ -122,6 +122,38 @@ class SideExplanation:
 
 
 @dataclass(frozen=True)
+class WallCheck:
+    """The workshop wall that denies the traffic before any NetworkPolicy is consulted
+    (:mod:`labkit.engine.wall`)."""
+
+    kind: str
+    name: str
+    tier: str | None
+    direction: Direction
+    """``EGRESS``: the source's wall denies it; ``INGRESS``: the destination's."""
+    owner: str
+    """The endpoint whose side the wall guards."""
+    learner: str
+    """The learner the wall belongs to."""
+    peer_learner: str
+    """The other learner."""
+    text: str
+    """``denied by the workshop wall: GlobalNetworkPolicy labkit-ws1-alice (tier
+    labkit-workshop) denies traffic between learner alice's namespaces and learner bob's``."""
+    also: str = ""
+    """The other side's wall (kind, name, tier) when it denies the traffic too."""
+
+    @property
+    def title(self) -> str:
+        text = f"{self.kind} {self.name}"
+        return f"{text} (tier {self.tier})" if self.tier else text
+
+    @property
+    def side(self) -> str:
+        return "egress" if self.direction is Direction.EGRESS else "ingress"
+
+
+@dataclass(frozen=True)
 class Explanation:
     """A verdict (``Engine.allowed``) and the evidence of both sides."""
 
@@ -135,6 +167,8 @@ class Explanation:
     ingress: SideExplanation
     summary: str
     notes: tuple[str, ...] = ()
+    wall: WallCheck | None = None
+    """The workshop wall that denies this traffic (None: no wall does)."""
 
     @property
     def verdict(self) -> str:

@@ -10,7 +10,13 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from labkit.engine.explain.model import Explanation, PeerCheck, RuleCheck, SideExplanation
+from labkit.engine.explain.model import (
+    Explanation,
+    PeerCheck,
+    RuleCheck,
+    SideExplanation,
+    WallCheck,
+)
 
 INDENT = "  "
 
@@ -79,7 +85,9 @@ def to_text(expl: Explanation) -> str:
         f"{expl.source} -> {expl.destination} on {expl.port}/{expl.protocol.value}: {expl.verdict}",
         f"{INDENT}{expl.summary}",
     ]
-    if expl.allowed is not None and not expl.self_traffic:
+    if expl.wall is not None:
+        lines.append(f"{INDENT}workshop wall: {_wall_line(expl.wall)}")
+    elif expl.allowed is not None and not expl.self_traffic:
         lines.append(
             f"{INDENT}(traffic passes only when the egress side of the source and the ingress "
             "side of the destination both allow it)"
@@ -89,6 +97,31 @@ def to_text(expl: Explanation) -> str:
         lines.append("")
         lines += _side_lines(side)
     return "\n".join(lines) + "\n"
+
+
+def _wall_line(wall: WallCheck) -> str:
+    """``GlobalNetworkPolicy labkit-ws1-alice (tier labkit-workshop), learner alice's wall,
+    denies on the egress side of ws1-alice-trusted/client``."""
+    return (
+        f"{wall.title}, learner {wall.learner}'s wall, denies on the {wall.side} side of "
+        f"{wall.owner}"
+    )
+
+
+def _wall_dict(wall: WallCheck | None) -> dict[str, Any] | None:
+    if wall is None:
+        return None
+    return {
+        "kind": wall.kind,
+        "name": wall.name,
+        "tier": wall.tier,
+        "direction": wall.direction.value,
+        "owner": wall.owner,
+        "learner": wall.learner,
+        "peer_learner": wall.peer_learner,
+        "text": wall.text,
+        "also": wall.also,
+    }
 
 
 def _rule_dict(rule: RuleCheck) -> dict[str, Any]:
@@ -152,6 +185,7 @@ def to_dict(expl: Explanation) -> dict[str, Any]:
         "self_traffic": expl.self_traffic,
         "summary": expl.summary,
         "notes": list(expl.notes),
+        "wall": _wall_dict(expl.wall),
         "egress": _side_dict(expl.egress),
         "ingress": _side_dict(expl.ingress),
     }
@@ -219,6 +253,8 @@ def to_html(expl: Explanation) -> str:
     """An HTML fragment for notebooks: verdict banner, then both sides."""
     colour = _COLOURS.get(expl.verdict, "#57606a")
     notes = "".join(f"<p><i>note:</i> {escape(n)}</p>" for n in expl.notes)
+    if expl.wall is not None:
+        notes = f"<p><i>workshop wall:</i> {escape(_wall_line(expl.wall))}</p>" + notes
     return (
         '<div class="labkit-explanation">'
         f"<p><code>{escape(expl.source)}</code> &rarr; <code>{escape(expl.destination)}</code>"
