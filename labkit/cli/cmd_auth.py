@@ -3,7 +3,9 @@
 As ``kubectl auth can-i VERB TYPE[/NAME] [--subresource S] [-n NS] --as USER [--as-group G]``:
 prints ``yes`` or ``no`` and exits 0 or 1. On the simulated cluster labkit's RBAC evaluation
 answers and names the binding, role and rule that allowed it; on kind and an existing cluster
-``kubectl auth can-i`` does. The kubectl command is printed beside the answer.
+``kubectl auth can-i`` does. A workshop learner's answer comes from the learner's private RBAC
+sandbox (the RBAC objects the learner applied; they never reach the shared cluster), and says
+so. The kubectl command is printed beside the answer.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 "reason": answer.reason,
                 **details,
                 "kubectl": question.kubectl_command,
+                **({"sandbox": answer.sandbox} if answer.sandbox else {}),
             }
         )
     else:
@@ -80,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
         if decision is not None:
             for problem in decision.problems:
                 lines.append(f"  note: {problem}")
+        if answer.sandbox:
+            from labkit.cluster.auth import SANDBOX_NOTE
+
+            lines.append(f"  decided by: {SANDBOX_NOTE}: {answer.sandbox}")
         lines.append(f"  kubectl: {question.kubectl_command}")
         print("\n".join(lines))
     return 0 if answer.allowed else 1

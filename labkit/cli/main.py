@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "labkit.cli.cmd_scenario",
     "labkit.cli.cmd_auth",
     "labkit.cli.cmd_progress",
+    "labkit.cli.cmd_workshop",
 )
 
 FAST_EXIT_MODULES = frozenset(
@@ -72,6 +73,7 @@ COMMANDS = {
     "scenario": "labkit.cli.cmd_scenario",
     "progress": "labkit.cli.cmd_progress",
     "auth": "labkit.cli.cmd_auth",
+    "workshop": "labkit.cli.cmd_workshop",
 }
 
 

@@ -8,6 +8,12 @@ SelfSubjectAccessReview made while impersonating the user, so the kubectl user n
 kubectl builds it: ``TYPE[.GROUP][/NAME]`` (:mod:`labkit.model.api_resources`) and an
 optional ``--subresource``.
 
+A workshop learner (:class:`labkit.cluster.workshop.learner.LearnerCluster`) may not write
+RBAC on the shared cluster, nor impersonate anyone there: the RBAC objects the learner applies
+are kept in the learner's private RBAC sandbox, and ``can-i`` evaluates that sandbox with
+labkit's RBAC evaluation, in the learner's logical names (``-n my-segment``), saying so
+(``Answer.sandbox``).
+
 Where the two can differ: the simulated cluster holds only the RBAC objects applied to it (no
 bootstrap ClusterRoles such as ``cluster-admin``, ``admin``, ``edit`` or ``view``: a binding to
 one of them grants nothing there, and the answer says so); and a cluster-scoped type
@@ -98,12 +104,29 @@ class Answer:
     backend: str
     reason: str = ""
     decision: Decision | None = None
+    sandbox: str = ""
+    """For a workshop learner: the private RBAC sandbox the answer comes from (a path)."""
 
 
 def can_i(cluster: LabCluster, question: Question) -> Answer:
-    """Ask ``cluster``: labkit's RBAC evaluation on the simulated cluster, kubectl elsewhere."""
+    """Ask ``cluster``: labkit's RBAC evaluation on the simulated cluster and of a workshop
+    learner's private RBAC sandbox, kubectl elsewhere."""
     from labkit.cluster.simulated import SimulatedCluster
+    from labkit.cluster.workshop.learner import LearnerCluster
 
+    if isinstance(cluster, LearnerCluster):
+        policy = Policy.from_objects(cluster.rbac_objects())
+        decision = policy.authorize(
+            Requester.impersonated(question.as_user, question.as_groups), question.request()
+        )
+        return Answer(
+            question,
+            decision.allowed,
+            cluster.name,
+            decision.reason,
+            decision,
+            sandbox=str(cluster.rbac_sandbox.path),
+        )
     if isinstance(cluster, SimulatedCluster):
         policy = Policy.from_objects(cluster.raw_objects())
         decision = policy.authorize(
@@ -140,3 +163,9 @@ def _failed(command: Sequence[str], returncode: int, output: str) -> CommandFail
         "kubectl could not answer; is the cluster reachable (`labkit status`), and may your "
         "kubectl user impersonate others (`kubectl auth can-i impersonate users`)?",
     )
+
+
+SANDBOX_NOTE = (
+    "labkit's RBAC evaluation of your private RBAC sandbox (workshop learners' RBAC objects "
+    "are kept there, never on the shared cluster)"
+)

@@ -21,7 +21,14 @@ simulated, kind and existing backends run the very same check:
 4. the policy is deleted; the client must reach the server again within ``restore_s``.
 
 If step 3 never shows the block, the cluster does not enforce policy and labkit says so
-instead of reporting it ready. The namespace is deleted afterwards. On real clusters a
+instead of reporting it ready. The namespace is deleted afterwards.
+
+The namespace is a parameter (``namespace``, default ``labkit-canary``) and so are extra
+``labels`` every canary object carries: ``labkit workshop doctor`` runs this very canary in
+``ID-canary`` with the workshop's labels (:mod:`labkit.cluster.workshop.doctor`), never a
+second implementation. There the namespace is the workshop's own and stays
+(``keep_namespace``): the canary waits for its previous pods to be gone instead of the
+namespace, and deletes its pods instead of the namespace afterwards. On real clusters a
 result is cached per cluster identity (kube-system's uid and every node's Ready transition
 time), so a restart of any node runs the canary again.
 """
@@ -88,14 +95,19 @@ class CanaryResult:
 
 
 # -- objects -----------------------------------------------------------------------------------
-def _server(name: str, image: str) -> dict[str, Any]:
+def _server(
+    name: str,
+    image: str,
+    namespace: str = CANARY_NAMESPACE,
+    labels: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
             "name": name,
-            "namespace": CANARY_NAMESPACE,
-            "labels": {**MANAGED, "app": f"canary-{name}"},
+            "namespace": namespace,
+            "labels": {**MANAGED, **(labels or {}), "app": f"canary-{name}"},
         },
         "spec": {
             "terminationGracePeriodSeconds": 1,
@@ -134,9 +146,16 @@ def _apart_from_servers() -> dict[str, Any]:
     }
 
 
-def canary_objects(agnhost_image: str, *, spread: bool = False) -> list[dict[str, Any]]:
-    """Namespace, server, control and client; with ``spread`` the client is kept off the
-    servers' nodes."""
+def canary_objects(
+    agnhost_image: str,
+    *,
+    spread: bool = False,
+    namespace: str = CANARY_NAMESPACE,
+    labels: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Namespace, server, control and client in ``namespace``, each labelled managed and
+    ``labels``; with ``spread`` the client is kept off the servers' nodes."""
+    extra = dict(labels or {})
     client_spec: dict[str, Any] = {
         "terminationGracePeriodSeconds": 1,
         "containers": [{"name": CLIENT, "image": agnhost_image, "args": ["pause"]}],
@@ -147,29 +166,35 @@ def canary_objects(agnhost_image: str, *, spread: bool = False) -> list[dict[str
         {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {"name": CANARY_NAMESPACE, "labels": dict(MANAGED)},
+            "metadata": {"name": namespace, "labels": {**MANAGED, **extra}},
         },
-        _server(SERVER, agnhost_image),
-        _server(CONTROL, agnhost_image),
+        _server(SERVER, agnhost_image, namespace, extra),
+        _server(CONTROL, agnhost_image, namespace, extra),
         {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {
                 "name": CLIENT,
-                "namespace": CANARY_NAMESPACE,
-                "labels": {**MANAGED, "app": f"canary-{CLIENT}"},
+                "namespace": namespace,
+                "labels": {**MANAGED, **extra, "app": f"canary-{CLIENT}"},
             },
             "spec": client_spec,
         },
     ]
 
 
-def deny_policy() -> dict[str, Any]:
+def deny_policy(
+    namespace: str = CANARY_NAMESPACE, labels: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Deny all ingress to the server (only): the control stays reachable."""
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": DENY_POLICY, "namespace": CANARY_NAMESPACE, "labels": dict(MANAGED)},
+        "metadata": {
+            "name": DENY_POLICY,
+            "namespace": namespace,
+            "labels": {**MANAGED, **(labels or {})},
+        },
         "spec": {
             "podSelector": {"matchLabels": {"app": f"canary-{SERVER}"}},
             "policyTypes": ["Ingress"],
@@ -239,24 +264,35 @@ def require_enforced(result: CanaryResult) -> None:
 
 
 # -- the run --------------------------------------------------------------------------------------
-def _key(name: str) -> str:
-    return f"{CANARY_NAMESPACE}/{name}"
+def _key(name: str, namespace: str = CANARY_NAMESPACE) -> str:
+    return f"{namespace}/{name}"
 
 
-JOBS = (
-    Job(_key(CLIENT), _key(SERVER), ProbeSpec(PORT)),
-    Job(_key(CLIENT), _key(CONTROL), ProbeSpec(PORT)),
-)
+def canary_jobs(namespace: str = CANARY_NAMESPACE) -> tuple[Job, Job]:
+    """client -> server and client -> control, in ``namespace``."""
+    return (
+        Job(_key(CLIENT, namespace), _key(SERVER, namespace), ProbeSpec(PORT)),
+        Job(_key(CLIENT, namespace), _key(CONTROL, namespace), ProbeSpec(PORT)),
+    )
+
+
+JOBS = canary_jobs()
 
 
 class _Prober:
     """Probes client -> server and client -> control, once per call, and keeps count of the
     consecutive blocks (server timed out while the control answered)."""
 
-    def __init__(self, cluster: LabCluster, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        cluster: LabCluster,
+        clock: Callable[[], float],
+        namespace: str = CANARY_NAMESPACE,
+    ) -> None:
         from labkit.cluster.live_probe import LiveRunner
 
         self.clock = clock
+        self.jobs = canary_jobs(namespace)
         self.first_block = 0.0
         """When the current streak of blocks began (the deny took effect)."""
 
@@ -265,12 +301,12 @@ class _Prober:
             self.once: Callable[[list[Job]], list[Result]] = runner.run_once
         else:  # a simulated cluster answers from its current objects: a new runner each time
             self.once = lambda jobs: cluster.runner().run(jobs)
-        self.server = self.control = Result(JOBS[0], Outcome.FAILED, "not probed yet")
+        self.server = self.control = Result(self.jobs[0], Outcome.FAILED, "not probed yet")
         self.streak = 0
         self.control_failures = 0
 
     def probe(self) -> None:
-        self.server, self.control = self.once(list(JOBS))
+        self.server, self.control = self.once(list(self.jobs))
 
     def both_reachable(self) -> tuple[bool, str]:
         self.probe()
@@ -303,25 +339,45 @@ class _Prober:
         )
 
 
-def _kube_prepare(cluster: LabCluster, progress: Progress) -> bool:
-    """On a real cluster: wait for a previous canary namespace to be gone; returns whether
-    there are several schedulable nodes (then client and servers are spread)."""
+def _kube_prepare(
+    cluster: LabCluster,
+    progress: Progress,
+    namespace: str = CANARY_NAMESPACE,
+    keep_namespace: bool = False,
+) -> bool:
+    """On a real cluster: wait for a previous canary namespace (``keep_namespace``: the
+    previous canary pods) to be gone; returns whether there are several schedulable nodes
+    (then client and servers are spread)."""
     from labkit.cluster.kind import readiness
     from labkit.cluster.kube import KubeCluster
 
     if not isinstance(cluster, KubeCluster):
         return False
-    readiness.wait(
-        "previous canary namespace",
-        readiness.gone_wait(cluster.reads, "namespaces", [CANARY_NAMESPACE]),
-        timeout=120,
-        progress=progress,
-        fix=f"`kubectl get namespace {CANARY_NAMESPACE} -o yaml` shows what it waits for",
-    )
+    if keep_namespace:
+        readiness.wait(
+            "previous canary pods",
+            readiness.gone_wait(cluster.reads, "pods", [SERVER, CONTROL, CLIENT], namespace),
+            timeout=120,
+            progress=progress,
+            fix=f"`kubectl get pods -n {namespace}` shows what it waits for",
+        )
+    else:
+        readiness.wait(
+            "previous canary namespace",
+            readiness.gone_wait(cluster.reads, "namespaces", [namespace]),
+            timeout=120,
+            progress=progress,
+            fix=f"`kubectl get namespace {namespace} -o yaml` shows what it waits for",
+        )
     return len(schedulable_nodes(cluster.reads.list("nodes").items)) >= 2
 
 
-def _kube_wait_pods(cluster: LabCluster, settings: CanarySettings, progress: Progress) -> str:
+def _kube_wait_pods(
+    cluster: LabCluster,
+    settings: CanarySettings,
+    progress: Progress,
+    namespace: str = CANARY_NAMESPACE,
+) -> str:
     """On a real cluster: wait for the canary pods; returns where they run."""
     from labkit.cluster.kind import readiness
     from labkit.cluster.kube import KubeCluster
@@ -330,13 +386,13 @@ def _kube_wait_pods(cluster: LabCluster, settings: CanarySettings, progress: Pro
         return ""
     readiness.wait(
         "canary pods",
-        readiness.pods_wait(cluster.reads, [CANARY_NAMESPACE], 3),
+        readiness.pods_wait(cluster.reads, [namespace], 3),
         timeout=settings.ready_s,
         progress=progress,
-        fix=f"`kubectl get pods -n {CANARY_NAMESPACE} -o wide` (image pull? CNI not ready? "
+        fix=f"`kubectl get pods -n {namespace} -o wide` (image pull? CNI not ready? "
         "too few nodes for the client to run apart from the servers?)",
     )
-    nodes = {p.name: p.node for p in cluster.pods(CANARY_NAMESPACE)}
+    nodes = {p.name: p.node for p in cluster.pods(namespace)}
     return f"client on {nodes.get(CLIENT) or '?'}, server on {nodes.get(SERVER) or '?'}"
 
 
@@ -350,9 +406,14 @@ def run_canary(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     cleanup: bool = True,
+    namespace: str = CANARY_NAMESPACE,
+    labels: Mapping[str, str] | None = None,
+    keep_namespace: bool = False,
 ) -> CanaryResult:
-    """Run the canary; raises :class:`ClusterNotReady` when it cannot run or prove anything
-    (broken pod network), returns ``enforced=False`` when the cluster ignores policy."""
+    """Run the canary in ``namespace`` (its objects labelled ``labels`` too; with
+    ``keep_namespace`` the namespace stays and only the canary's pods are deleted); raises
+    :class:`ClusterNotReady` when it cannot run or prove anything (broken pod network),
+    returns ``enforced=False`` when the cluster ignores policy."""
     prog = progress or LogProgress()
     prog.step("enforcement canary", total=4)
 
@@ -368,10 +429,12 @@ def run_canary(
         )
 
     try:
-        spread = _kube_prepare(cluster, prog)
-        cluster.apply(canary_objects(agnhost_image, spread=spread))
-        placement = _kube_wait_pods(cluster, settings, prog)
-        prober = _Prober(cluster, clock)
+        spread = _kube_prepare(cluster, prog, namespace, keep_namespace)
+        cluster.apply(
+            canary_objects(agnhost_image, spread=spread, namespace=namespace, labels=labels)
+        )
+        placement = _kube_wait_pods(cluster, settings, prog, namespace)
+        prober = _Prober(cluster, clock, namespace)
         prog.advance("client -> server and control with no policy")
         first = poll("canary with no policy", prober.both_reachable, settings.baseline_s)
         if not first.ok:
@@ -382,7 +445,7 @@ def run_canary(
                 "`labkit up` again"
             )
         prog.advance("deny ingress to the server; waiting for it to take effect")
-        cluster.apply(deny_policy())
+        cluster.apply(deny_policy(namespace, labels))
         denied_at = clock()
         denied = poll(
             "canary under the deny", prober.blocked(settings.consecutive), settings.block_s
@@ -406,7 +469,7 @@ def run_canary(
                 placement=placement,
             )
         prog.advance("delete the policy; waiting for traffic to flow again")
-        cluster.delete("NetworkPolicy", DENY_POLICY, CANARY_NAMESPACE)
+        cluster.delete("NetworkPolicy", DENY_POLICY, namespace)
         again = poll("canary after the deny", prober.server_reachable, settings.restore_s)
         if not again.ok:
             raise ClusterNotReady(
@@ -429,6 +492,11 @@ def run_canary(
     finally:
         if cleanup:
             try:
-                cluster.delete("Namespace", CANARY_NAMESPACE)
+                if keep_namespace:
+                    cluster.delete("NetworkPolicy", DENY_POLICY, namespace)
+                    for pod in (SERVER, CONTROL, CLIENT):
+                        cluster.delete("Pod", pod, namespace)
+                else:
+                    cluster.delete("Namespace", namespace)
             except LabkitError as exc:
-                log.warning("could not delete the canary namespace %s: %s", CANARY_NAMESPACE, exc)
+                log.warning("could not clean up the canary in %s: %s", namespace, exc)

@@ -6,6 +6,11 @@
   each side, or the isolating policies of the side that denied it. With the simulated CNI
   ``none`` the verdict is what the cluster did (allowed) and ``policy`` says that nothing
   enforced the policy the engine names.
+* A workshop learner (:class:`labkit.cluster.workshop.learner.LearnerCluster`): on a
+  simulated workshop the learner's own probes, in logical names, in
+  ``<lab folder>/workshops/<id>/learners/<learner>/flows.jsonl`` (:func:`logical_recorder`);
+  on a real cluster none: Calico's flow logs are cluster-wide (every learner's traffic), so
+  they are not the learner's to read (:data:`LEARNER_LIVE_FLOWS`).
 * kind + Calico: Calico's flow aggregator Goldmane, read through the Whisker backend's HTTP
   API (``GET /whisker-backend/flows``; its JSON is the ``FlowLog`` of Calico's
   ``whisker`` UI: ``start_time``, ``end_time``, ``action``, ``source_namespace``,
@@ -23,7 +28,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -142,6 +147,29 @@ def recorder(home: Path) -> Callable[[Engine, Sequence[Result]], None]:
     return record
 
 
+def logical_recorder(
+    folder: Path, peer: Callable[[str], str], text: Callable[[str], str]
+) -> Callable[[Engine, Sequence[Result]], None]:
+    """What a workshop learner's simulated probes record: the records of the shared
+    cluster's engine (real names), with source, destination and policy put back in the
+    learner's logical names (``peer``: a real peer to its logical name, ``text``: real names
+    in a sentence to logical ones), appended to ``<learner folder>/flows.jsonl``."""
+
+    def record(engine: Engine, results: Sequence[Result]) -> None:
+        found = records_of(engine, results)
+        append(
+            folder,
+            (
+                replace(
+                    r, source=peer(r.source), destination=peer(r.destination), policy=text(r.policy)
+                )
+                for r in found
+            ),
+        )
+
+    return record
+
+
 def read(home: Path, limit: int | None = None) -> list[FlowRecord]:
     """The recorded flows, oldest first (the last ``limit`` when given)."""
     path = flows_path(home)
@@ -230,9 +258,12 @@ def cluster_flows(cluster: LabCluster, limit: int | None = None) -> list[FlowRec
     logs on a real cluster (Goldmane, through Whisker)."""
     from labkit.cluster.kube import KubeCluster
     from labkit.cluster.simulated import SimulatedCluster
+    from labkit.cluster.workshop.learner import LearnerCluster
 
     if isinstance(cluster, SimulatedCluster):
         return read(cluster.home, limit)
+    if isinstance(cluster, LearnerCluster):
+        return learner_flows(cluster, limit)
     if isinstance(cluster, KubeCluster):
         kubectl = cluster.kubectl
 
@@ -241,3 +272,24 @@ def cluster_flows(cluster: LabCluster, limit: int | None = None) -> list[FlowRec
 
         return read_whisker_flows(get_raw, limit)
     raise ClusterError(f"the {cluster.name} cluster keeps no flow records")
+
+
+LEARNER_LIVE_FLOWS = (
+    "Calico's flow logs (Goldmane, read through Whisker) are cluster-wide: they show every "
+    "learner's traffic, so a workshop learner cannot read them (the learner's Role grants no "
+    "access to calico-system)\n    fix: probe with lab.check / lab.probe_matrix and ask "
+    "lab.explain why; the instructor can show Whisker (`kubectl port-forward -n "
+    "calico-system service/whisker 8081:8081`)"
+)
+
+
+def learner_flows(cluster: LabCluster, limit: int | None = None) -> list[FlowRecord]:
+    """A workshop learner's flows: on a simulated workshop the learner's own probes, recorded
+    in logical names in the learner's folder (:func:`logical_recorder`); on a real cluster
+    none (see :data:`LEARNER_LIVE_FLOWS`)."""
+    host = getattr(cluster, "host", None)
+    if getattr(host, "live", True):
+        raise ClusterError(LEARNER_LIVE_FLOWS)
+    folder = getattr(cluster, "folder", None)
+    assert isinstance(folder, Path)
+    return read(folder, limit)

@@ -10,7 +10,10 @@ imports :mod:`labkit.cluster`: the exercises folder and the lab world.
 * :func:`lab_world`: the lab topology plus the cluster's own namespaces and CoreDNS pods
   (:func:`labkit.cluster.topology.in_the_lab`), the ``base`` every grade is computed on.
 * :func:`cluster_objects`: the lab cluster's objects now, for a self-check of what the
-  learner applied.
+  learner applied. For a workshop learner, the learner's own objects in logical names
+  (:meth:`labkit.cluster.workshop.learner.LearnerCluster.logical_items`, which include the
+  namespaces every cluster has) without the workshop's own labels, so a learner's lab is
+  graded exactly as a single-user lab.
 
 The CLI and the notebook facade pass both into :mod:`labkit.grading`.
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from labkit.cluster.labdir import find_project
 from labkit.errors import LabkitError
@@ -67,9 +70,14 @@ def cluster_objects(cluster: LabCluster) -> list[RawObject]:
     objects, or a real cluster's read through its API reads."""
     from labkit.cluster.kube import KubeCluster
     from labkit.cluster.simulated import SimulatedCluster
+    from labkit.cluster.workshop.learner import LearnerCluster
 
     if isinstance(cluster, SimulatedCluster):
         return cluster.raw_objects()
+    if isinstance(cluster, LearnerCluster):
+        return [
+            RawObject(_without_workshop_labels(i), "<workshop>") for i in cluster.logical_items()
+        ]
     if isinstance(cluster, KubeCluster):
         items = cluster.reads.list_all(("namespaces", "pods", "networkpolicies"))
         return [RawObject(dict(item), "<cluster>") for item in items]
@@ -77,3 +85,19 @@ def cluster_objects(cluster: LabCluster) -> list[RawObject]:
         f"the {cluster.name} cluster cannot list its objects; give the submission "
         "(a manifest file, folder or notebook) instead"
     )
+
+
+def _without_workshop_labels(item: dict[str, Any]) -> dict[str, Any]:
+    """``item`` without the labels the workshop puts on a learner's objects (workshop,
+    learner, logical namespace): a single-user lab's objects do not carry them."""
+    from labkit.model.workshop import LEARNER_LABEL, LOGICAL_LABEL, WORKSHOP_LABEL
+
+    meta = dict(item.get("metadata") or {})
+    labels = meta.get("labels")
+    if isinstance(labels, dict):
+        meta["labels"] = {
+            k: v
+            for k, v in labels.items()
+            if k not in (WORKSHOP_LABEL, LEARNER_LABEL, LOGICAL_LABEL)
+        }
+    return {**item, "metadata": meta}

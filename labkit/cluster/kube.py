@@ -48,6 +48,7 @@ from labkit.errors import ClusterError, CommandFailed
 from labkit.model.inventory import Inventory
 from labkit.model.loader import RawObject
 from labkit.model.objects import Pod
+from labkit.model.workshop import WORKSHOP_LABEL
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,10 @@ SERVER_FIELDS = (
     "selfLink",
     "deletionTimestamp",
 )
-MANAGED_SELECTOR = f"{LAB_LABEL}=true"
+MANAGED_SELECTOR = f"{LAB_LABEL}=true,!{WORKSHOP_LABEL}"
+"""What a single-user lab's ``reset`` and ``down`` delete: labkit's objects, except a
+workshop's (``labkit.dev/workshop``: only ``labkit workshop teardown`` removes those), so a
+single-user lab on the cluster of a running workshop never touches the learners' labs."""
 MANAGED_RESOURCES = {
     kind: write_resource(kind)
     for kind in (

@@ -29,7 +29,9 @@ import getpass
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,8 +172,9 @@ def record_prediction(key: str, value: Mapping[str, Any], *, home: Path | None =
     _update("predictions", key, value, home)
 
 
-def record_quietly(kind: str, key: str, outcome: Any) -> None:
-    """Record without ever breaking the lesson: an unwritable lab folder is logged."""
+def record_quietly(kind: str, key: str, outcome: Any, *, detail: str = "") -> None:
+    """Record without ever breaking the lesson: an unwritable lab folder is logged. Then the
+    listeners hear of it (:func:`notify`; ``detail``: e.g. the quiz option chosen)."""
     recorders: dict[str, Callable[[str, Any], None]] = {
         "check": record_check,
         "quiz": record_quiz,
@@ -181,3 +184,67 @@ def record_quietly(kind: str, key: str, outcome: Any) -> None:
         recorders[kind](key, outcome)
     except LabkitError as exc:
         log.warning("progress not saved: %s", exc)
+    notify(Recorded(kind, key, outcome, detail=detail))
+
+
+# -- the hook point: who else hears of each record (workshop mode's progress events) --------
+@dataclass(frozen=True)
+class Recorded:
+    """One record as listeners hear it: ``kind`` (check, quiz, prediction, apply), the key as
+    stored (``<lesson>:<requirement id>``...), the outcome, and what a caller adds: a
+    ``detail`` sentence, the ``wrong_cells`` (``src -> dst 80/TCP``) and messages (audit or
+    validation) of a failed attempt."""
+
+    kind: str
+    key: str
+    outcome: Any
+    detail: str = ""
+    wrong_cells: tuple[str, ...] = ()
+    messages: tuple[str, ...] = ()
+
+
+Listener = Callable[[Recorded], None]
+_listeners: list[Listener] = []
+_held: ContextVar[list[Recorded] | None] = ContextVar("labkit_progress_held", default=None)
+_warned: set[str] = set()
+
+
+def add_listener(listener: Listener) -> None:
+    """Call ``listener`` with every :class:`Recorded` from now on (once, however often added)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def remove_listener(listener: Listener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+@contextmanager
+def held_records() -> Iterator[list[Recorded]]:
+    """Inside, records are kept back in the yielded list instead of reaching the listeners,
+    so a caller that knows more (the wrong cells of a verification) can enrich them and
+    :func:`notify` them itself."""
+    held: list[Recorded] = []
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+
+
+def notify(record: Recorded) -> None:
+    """Tell every listener of ``record``; never raises (a listener's failure is logged as a
+    warning, once per kind of failure: the learner's notebook must go on)."""
+    held = _held.get()
+    if held is not None:
+        held.append(record)
+        return
+    for listener in list(_listeners):
+        try:
+            listener(record)
+        except Exception as exc:  # a listener must never break the lesson
+            reason = f"{type(exc).__name__}"
+            if reason not in _warned:
+                _warned.add(reason)
+                log.warning("progress event not published (%s); the lesson goes on", exc)

@@ -6,6 +6,16 @@
 ``status``, ``down``, ``reset``) finds the same cluster through that record, so the CLI and
 the notebooks always work on one cluster. No record means the simulated cluster.
 
+Workshop learners (:mod:`labkit.cluster.workshop.session` finds one): ``up()`` (``auto``,
+whatever ``LABKIT_BACKEND`` says) and ``up("workshop")`` connect to the learner's lab on the
+shared cluster. ``up("simulated", cni=...)`` gives the learner a **private** simulated lab in
+the learner's folder (``<lab folder>/workshops/<id>/learners/<learner>/private-lab``),
+recorded in that folder's ``cluster.json`` as ``up`` records any lab; ``connect``, ``status``,
+``reset`` and ``down`` then follow that record until ``up("workshop")`` (or ``up()``) returns
+to the workshop, which forgets the record (the private lab's state is kept for the next time).
+``kind`` and ``existing`` are refused for a learner: the workshop's cluster is the
+instructor's.
+
 The kind and existing-cluster backends (:mod:`labkit.cluster.kind`,
 :mod:`labkit.cluster.existing`, :mod:`labkit.cluster.doctor`) are imported only when used.
 """
@@ -37,6 +47,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "kind", "existing", "simulated")
+WORKSHOP_BACKEND = "workshop"
+"""``up("workshop")``: a workshop learner's lab (see the module docstring)."""
+PRIVATE_LAB = "private-lab"
+"""The learner folder's subfolder holding a learner's private simulated lab."""
 BACKEND_ENV = "LABKIT_BACKEND"
 """When set (``simulated``, ``kind``, ``existing``), it stands in for ``auto`` in :func:`up`
 (the CLI's ``labkit up`` without ``--backend`` and the notebooks' ``lab.up()`` alike)."""
@@ -213,11 +227,23 @@ def up(
     ``recreate`` deletes the cluster and creates it again (kind, simulated); without it a
     cluster is never deleted, except one that an interrupted ``kind create`` left unusable.
     """
-    if backend not in BACKENDS:
-        raise ClusterError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    if backend not in (*BACKENDS, WORKSHOP_BACKEND):
+        raise ClusterError(
+            f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)} (a workshop "
+            f"learner: also {WORKSHOP_BACKEND})"
+        )
     learner = _workshop_learner()
     if learner is not None:
-        return _up_learner(learner, dry_run, progress or LogProgress())
+        return _up_as_learner(learner, backend, dry_run, progress or LogProgress(), cni, recreate)
+    if backend == WORKSHOP_BACKEND:
+        from labkit.model.workshop import LEARNER_ENV, WORKSHOP_ENV
+
+        raise ClusterError(
+            "backend 'workshop' is a workshop learner's lab, and this process is no learner "
+            f"(no {WORKSHOP_ENV}/{LEARNER_ENV}, not in a workshop's notebook pod)\n    fix: "
+            f"set {WORKSHOP_ENV}=ID and {LEARNER_ENV}=NAME for a simulated workshop, or use "
+            "another backend"
+        )
     _check_cni(cni, backend)
     backend, asked = chosen_backend(backend) if context is None else (backend, "")
     if context is not None:
@@ -401,13 +427,72 @@ def _up_learner(learner: LearnerCluster, dry_run: bool, progress: Progress) -> L
     return learner
 
 
+def _up_as_learner(
+    learner: LearnerCluster,
+    backend: str,
+    dry_run: bool,
+    progress: Progress,
+    cni: str,
+    recreate: bool,
+) -> LabCluster | str:
+    """``up`` for a workshop learner: ``auto``/``workshop`` the workshop's lab, ``simulated``
+    a private simulated lab in the learner's folder; kind and existing are refused."""
+    if backend in ("auto", WORKSHOP_BACKEND):
+        if not dry_run:
+            cluster_record_path(learner.folder).unlink(missing_ok=True)
+        return _up_learner(learner, dry_run, progress)
+    if backend != "simulated":
+        raise ClusterError(
+            f"you are learner {learner.learner} of workshop {learner.workshop.id}: the "
+            f"workshop's cluster is the instructor's, so backend {backend!r} is not yours to "
+            'start\n    fix: lab.up() (your lab in the workshop), or lab.up("simulated") for '
+            "a private simulated lab of your own"
+        )
+    _check_cni(cni, backend)
+    folder = learner.folder / PRIVATE_LAB
+    why = (
+        f"You asked for the simulated backend as learner {learner.learner} of workshop "
+        f"{learner.workshop.id}: a private simulated lab of your own ({folder}); "
+        f"lab.up() or lab.up({WORKSHOP_BACKEND!r}) returns to the workshop."
+    )
+    if dry_run:
+        return _simulated_plan(folder, why)
+    simulated = SimulatedCluster.up(folder, progress, fresh=recreate)
+    simulated.cni = cni
+    _write_record(
+        learner.folder,
+        "simulated",
+        why,
+        state_file=str(simulated.state_path),
+        cni=cni,
+        workshop=learner.workshop.id,
+        learner=learner.learner,
+    )
+    return simulated
+
+
+def _private_lab(learner: LearnerCluster) -> tuple[SimulatedCluster, dict[str, Any]] | None:
+    """The learner's private simulated lab and its record when the learner's folder records
+    one (``up("simulated")`` as a learner), else ``None``."""
+    record = read_record(learner.folder)
+    if record is None or record.get("backend") != "simulated":
+        return None
+    folder = learner.folder / PRIVATE_LAB
+    cluster = SimulatedCluster(folder, cni=str(record.get("cni") or "calico"))
+    if not cluster.exists():
+        cluster_record_path(learner.folder).unlink(missing_ok=True)
+        return None
+    return cluster, record
+
+
 def connect() -> LabCluster:
     """The lab cluster that ``up`` recorded (or, without a record, the simulated cluster
     whose state exists). Never creates one: raises :class:`LabNotUp` saying to run
     ``labkit up`` when no lab is up."""
     learner = _workshop_learner()
     if learner is not None:
-        return learner
+        private = _private_lab(learner)
+        return private[0] if private is not None else learner
     home = lab_home()
     record = read_record(home)
     backend = record["backend"] if record else "simulated"
@@ -428,6 +513,13 @@ def status() -> ClusterStatus:
     """The lab cluster's status, with why its backend was chosen (``why`` in details)."""
     learner = _workshop_learner()
     if learner is not None:
+        private = _private_lab(learner)
+        if private is not None:
+            cluster, record = private
+            found = cluster.status()
+            return dataclasses.replace(
+                found, details=(("why", str(record.get("why", ""))), *found.details)
+            )
         found = learner.status()
         return dataclasses.replace(found, details=(("why", _learner_why()), *found.details))
     record = read_record()
@@ -486,7 +578,13 @@ def down() -> str:
     learner cannot stop the workshop: that is refused with what to do instead."""
     learner = _workshop_learner()
     if learner is not None:
-        learner.down()  # raises: the instructor runs `labkit workshop teardown`
+        private = _private_lab(learner)
+        if private is None:
+            learner.down()  # raises: the instructor runs `labkit workshop teardown`
+        else:
+            private[0].down()
+            cluster_record_path(learner.folder).unlink(missing_ok=True)
+            return "deleted your private simulated lab; lab.up() connects to the workshop again"
     home = lab_home()
     record = read_record(home)
     if record is None:

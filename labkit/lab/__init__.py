@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 # Submodules are loaded first, so that the functions below (``kubectl``, ``quiz``) and not the
 # modules of the same name are this package's attributes.
+from labkit.cluster import learner_progress as _learner_progress
 from labkit.extras import require_lab_extra
+from labkit.lab import dashboard as _dashboard
 from labkit.lab import kubectl as _kubectl_commands
 from labkit.lab import quiz as _quiz
 from labkit.lab.can_i import CanI
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from labkit.cluster.backend import ClusterStatus, LabCluster
     from labkit.cluster.progress import Progress
     from labkit.engine.explain import Explanation
+    from labkit.lab.dashboard import WorkshopDashboard
     from labkit.lab.diffview import Diff
     from labkit.lab.exercise_check import SelfCheck, SubmissionLike
     from labkit.lab.objects_view import Objects
@@ -62,6 +65,7 @@ if TYPE_CHECKING:
     from labkit.probe.runner import Runner
 
 require_lab_extra("labkit.lab (the notebook lab)")
+_learner_progress.add_listener(_dashboard.publish)  # workshop learners publish progress events
 
 __all__ = [
     "Audit",
@@ -108,6 +112,7 @@ __all__ = [
     "up",
     "verify",
     "what_if",
+    "workshop_dashboard",
 ]
 
 ProbeLike = str | int | ProbeSpec
@@ -166,6 +171,7 @@ def up(
     if isinstance(result, str):
         release(held)
         raise ClusterError(f"up() returned a plan instead of a cluster:\n{result}")
+    _show_real_names(result)
     found = lifecycle.status()
     why = dict(found.details).get("why", "") or _fallback_reason(found)
     release(held, shown=why)
@@ -180,7 +186,24 @@ def cluster() -> LabCluster:
     """The lab cluster ``up()`` recorded (raises with a hint when no lab is up)."""
     from labkit.cluster.lifecycle import connect
 
-    return connect()
+    return _show_real_names(connect())
+
+
+def _show_real_names(lab: LabCluster) -> LabCluster:
+    """kubectl hints in a workshop learner's real names (``ws1-alice-trusted``) while the
+    connected lab is the learner's; as written otherwise."""
+    from labkit.cluster.workshop.learner import LearnerCluster
+
+    if isinstance(lab, LearnerCluster):
+        space = lab.space
+        _kubectl_commands.use_real_names(
+            _kubectl_commands.RealNames(
+                namespace=space.to_real, peer=space.peer_to_real, namespaces=space.real_namespaces
+            )
+        )
+    else:
+        _kubectl_commands.use_real_names(None)
+    return lab
 
 
 def status() -> ClusterStatus:
@@ -444,6 +467,7 @@ def show_topology(
     return Picture(figure, _kubectl_commands.for_step("topology"), "lab topology")
 
 
+@_dashboard.publishing(_dashboard.enrich_apply)
 def apply(
     source: str
     | Path
@@ -533,6 +557,7 @@ def audit(namespace: str | None = None, min_severity: str | None = None) -> Audi
     return Audit(tuple(findings), _kubectl_commands.for_step("audit"))
 
 
+@_dashboard.publishing(_dashboard.enrich_check)
 def check(
     src: str, dst: str, probe: ProbeLike = "80/TCP", *, expect: str | bool = "allowed"
 ) -> CheckResult:
@@ -592,6 +617,7 @@ def _service_address(inventory: Inventory, service: str) -> str:
     return f"{name}.{namespace}.svc"
 
 
+@_dashboard.publishing(_dashboard.enrich_self_check)
 def check_requirements(
     name: str | Path, submission: SubmissionLike = None, *, hint_level: int | None = None
 ) -> SelfCheck:
@@ -631,6 +657,7 @@ def predict(
     return make_prediction(cluster(), _probe(probe), sources, destinations, key)
 
 
+@_dashboard.publishing(_dashboard.enrich_verify)
 def verify(prediction: Prediction, *, before: object = None) -> Verification:
     """Probe the prediction's pairs now: prediction, observation and difference side by
     side, each wrong cell explained; recorded as the check ``prediction:<key>``. With
@@ -712,3 +739,11 @@ def can_i(
         subresource=subresource,
         cluster=cluster(),
     )
+
+
+def workshop_dashboard(workshop_id: str, stuck_minutes: float = 10) -> WorkshopDashboard:
+    """The instructor's dashboard of workshop ``workshop_id``: learners x checks (each
+    learner's lab run through the lesson requirement files), who made no progress for
+    ``stuck_minutes``, the most common wrong answers and the pods not ready. Run the cell
+    again to refresh (:mod:`labkit.lab.dashboard`)."""
+    return _dashboard.workshop_dashboard(workshop_id, stuck_minutes)

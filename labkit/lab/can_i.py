@@ -1,7 +1,8 @@
 """``lab.can_i``: may a user do this? yes or no, what decided it, and the kubectl command.
 
 The answer comes from :func:`labkit.cluster.auth.can_i`: labkit's RBAC evaluation on the
-simulated cluster, ``kubectl auth can-i`` on kind and an existing cluster.
+simulated cluster and for a workshop learner (the learner's private RBAC sandbox),
+``kubectl auth can-i`` on kind and an existing cluster.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class CanI:
     rule: str | None
     commands: Commands
     notes: tuple[str, ...] = ()
+    sandbox: str = ""
+    """A workshop learner's RBAC sandbox the answer comes from (``""`` otherwise)."""
 
     @classmethod
     def from_answer(cls, answer: Answer) -> CanI:
@@ -45,6 +48,7 @@ class CanI:
             rule=str(allowed_by.rule) if allowed_by and allowed_by.rule else None,
             commands=Commands("can-i", (answer.question.kubectl_command,)),
             notes=decision.problems if decision is not None else (),
+            sandbox=answer.sandbox,
         )
 
     @property
@@ -68,6 +72,10 @@ class CanI:
         return rows
 
     def _decided_by(self) -> str:
+        if self.sandbox:
+            from labkit.cluster.auth import SANDBOX_NOTE
+
+            return f"{SANDBOX_NOTE}: {self.sandbox}"
         if self.backend == "simulated":
             return "labkit's RBAC evaluation (the simulated cluster)"
         return f"the API server of the {self.backend} cluster (kubectl auth can-i)"

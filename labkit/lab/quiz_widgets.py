@@ -44,7 +44,9 @@ def attempt(bank: Bank, question_id: str, response: object) -> Verdict:
     if question is None:
         raise LabkitError(f"quiz {bank.name!r} has no question {question_id!r}")
     verdict = grade_response(question, response)
-    record_quietly("quiz", f"{bank.name}:{question.id}", verdict.correct)
+    record_quietly(
+        "quiz", f"{bank.name}:{question.id}", verdict.correct, detail=f"answer {response!r}"
+    )
     return verdict
 
 

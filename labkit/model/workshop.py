@@ -41,6 +41,9 @@ LEARNER_LABEL = "labkit.dev/learner"
 LOGICAL_LABEL = "labkit.dev/logical"
 WALL_LABEL = "labkit.dev/wall"
 """``"true"`` on the objects that build the wall between learners (one per learner)."""
+HUB_LABEL = "labkit.dev/hub"
+"""``"true"`` on a hub namespace that ``workshop init`` created: ``teardown`` empties it of the
+workshop's objects but keeps it (JupyterHub may have been installed there since)."""
 NAME_LABEL = "kubernetes.io/metadata.name"
 LABKIT_PREFIX = "labkit.dev/"
 POOL_ANNOTATION = "cni.projectcalico.org/ipv4pools"
@@ -365,11 +368,7 @@ class LearnerSpace:
                         "Forbidden",
                         f"a workshop learner may apply {', '.join(sorted(allowed))}; "
                         f"{raw.kind} is not among them"
-                        + (
-                            " (cluster-scoped objects belong to the instructor)"
-                            if scoped
-                            else ""
-                        ),
+                        + (" (cluster-scoped objects belong to the instructor)" if scoped else ""),
                         hint="remove it from the batch (the instructor manages it)",
                     )
                 )

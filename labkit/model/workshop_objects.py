@@ -53,6 +53,7 @@ from labkit.model.ippools import IPPool, lab_pools
 from labkit.model.loader import RawObject
 from labkit.model.workshop import (
     DOCTOR_LEARNERS,
+    HUB_LABEL,
     LABKIT_PREFIX,
     NAME_LABEL,
     POOL_ANNOTATION,
@@ -113,8 +114,9 @@ RESOURCE_KINDS = {
     ("apps", "deployments"): "Deployment",
 }
 
-DOCTOR_PODS = 4
-"""Pods ``labkit workshop doctor`` runs in the default pool (canary and wall check)."""
+DOCTOR_PODS = 7
+"""Pods ``labkit workshop doctor`` runs in the default pool: the canary's three and the wall
+check's four (a server and a client for each of the two pseudo-learners)."""
 LEARNER_USER_PREFIX = "system:serviceaccount:{hub}:labkit-"
 """How the API server names a learner (``serviceaccount.MakeUsername``)."""
 
@@ -337,7 +339,7 @@ def workshop_objects(workshop: Workshop, *, hub_namespace_exists: bool) -> list[
             {
                 "apiVersion": "v1",
                 "kind": "Namespace",
-                "metadata": _meta(workshop.hub_namespace, labels),
+                "metadata": _meta(workshop.hub_namespace, {**labels, HUB_LABEL: "true"}),
             }
         )
     objects.append(

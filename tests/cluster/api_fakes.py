@@ -166,11 +166,15 @@ class Target:
 
 
 def _matches(obj: dict[str, Any], labels: str, fields: str) -> bool:
-    """Equality-based label selectors and ``metadata.name``/``metadata.namespace`` field
+    """Equality-based label selectors (and ``!key``) and ``metadata.name``/``metadata.namespace`` field
     selectors (``=``, ``!=``), the terms ANDed, as the API server reads them."""
     meta = obj.get("metadata") or {}
     have = meta.get("labels") or {}
     for term in filter(None, labels.split(",")):
+        if term.startswith("!"):  # the key must not exist
+            if term[1:] in have:
+                return False
+            continue
         key, _, value = term.partition("=")
         if have.get(key) != value:
             return False

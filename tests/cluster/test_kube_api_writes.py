@@ -26,7 +26,7 @@ from labkit.errors import ClusterError
 
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
-SELECTOR = "labkit.dev/managed=true"
+SELECTOR = "labkit.dev/managed=true,!labkit.dev/workshop"
 
 
 class Kube(KubeCluster):

@@ -27,7 +27,7 @@ from labkit.cluster.topology import LAB_NAMESPACES, LAB_PODS, topology_manifests
 from labkit.model.loader import RawObject
 from labkit.model.objects import MANAGED_LABEL
 
-SELECTOR = "labkit.dev/managed=true"
+SELECTOR = "labkit.dev/managed=true,!labkit.dev/workshop"
 FLAGS = ["-l", SELECTOR, "--ignore-not-found", "--wait=false"]
 FOREIGN_NAMES = ("other-team", "their-deny", "their-api", "their-sidecar")
 

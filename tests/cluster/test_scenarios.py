@@ -71,7 +71,7 @@ def _fix_missing_dns() -> None:
 def _fix_wrong_namespace() -> None:
     policy = _policy("policy-in-wrong-namespace")
     lab = lifecycle.connect()
-    lab.delete("NetworkPolicy", "protect-database", "default")
+    lab.delete("NetworkPolicy", "protect-database", "backup-site")
     policy["metadata"]["namespace"] = "my-segment"
     lab.apply(policy)
 

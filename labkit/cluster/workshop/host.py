@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -76,6 +76,8 @@ READ_KINDS = ("Namespace", "Pod", "Service", "NetworkPolicy")
 SYSTEM_READS = ("kube-system",)
 """Namespaces whose Pods and Services a learner may read besides its own (CoreDNS)."""
 Key = tuple[str, str, str]
+Recorder = Callable[[Any, Sequence[Any]], None]
+"""Called with the engine and the results of each batch of probes (flow records)."""
 
 
 def workshop_folder(workshop_id: str, home: Path | None = None) -> Path:
@@ -148,8 +150,11 @@ class WorkshopHost(Protocol):
         how many objects that was."""
         ...
 
-    def runner(self, space: LearnerSpace | None = None) -> Runner:
-        """A runner answering jobs in real names (``space``: whose probes these are)."""
+    def runner(
+        self, space: LearnerSpace | None = None, *, record: Recorder | None = None
+    ) -> Runner:
+        """A runner answering jobs in real names (``space``: whose probes these are);
+        ``record`` (simulated hosts) is called with the engine and each batch of results."""
         ...
 
 
@@ -423,11 +428,14 @@ class SimulatedHost:
         return self.cluster.store.update(change)
 
     # -- probes ------------------------------------------------------------------------------
-    def runner(self, space: LearnerSpace | None = None) -> Runner:
-        """The engine over the whole shared cluster (every learner's wall included)."""
+    def runner(
+        self, space: LearnerSpace | None = None, *, record: Recorder | None = None
+    ) -> Runner:
+        """The engine over the whole shared cluster (every learner's wall included);
+        ``record`` gets every batch of results (the learner's flow records)."""
         from labkit.cluster.simulated import SimulatedRunner
 
-        return SimulatedRunner(self.cluster.inventory())
+        return SimulatedRunner(self.cluster.inventory(), record=record)
 
     def managed_count(self) -> int:
         """How many stored objects carry the managed label (for status lines)."""
@@ -471,6 +479,9 @@ def resource_of(kind: str) -> Resource:
             if known_kind == name and known_group == group:
                 return res
         raise ClusterError(f"labkit does not know {name} in API group {group}")
+    known = [res for (_, k), res in WRITABLE.items() if k == name and res.method_name]
+    if known:  # a built-in kind: the client's typed API (never a bare /apis//v1/... path)
+        return known[0]
     if name in EXTRA_RESOURCES:
         plural, version, namespaced = EXTRA_RESOURCES[name]
         return Resource(plural, name, version, namespaced)
@@ -570,9 +581,12 @@ class KubeHost:
                 )
         return count
 
-    def runner(self, space: LearnerSpace | None = None) -> Runner:
+    def runner(
+        self, space: LearnerSpace | None = None, *, record: Recorder | None = None
+    ) -> Runner:
         """``LiveRunner`` over the learner's own objects (``space``), execs limited to
-        :attr:`max_execs` at a time; without a space, over what labkit manages."""
+        :attr:`max_execs` at a time; without a space, over what labkit manages. ``record``
+        is not used: a real cluster's flows are Calico's, and cluster-wide."""
         from labkit.cluster.live_inventory import snapshot_from_items
         from labkit.cluster.live_probe import LiveRunner
         from labkit.cluster.workshop.throttle import ExecLimiter

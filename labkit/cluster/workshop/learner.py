@@ -23,25 +23,51 @@ reads and writes the learner's real namespaces (``ws1-alice-trusted``) through a
   per-learner :class:`labkit.cluster.workshop.throttle.MatrixLimiter` first (one live
   matrix per 20 s, with jitter); predictions never wait.
 
+What a learner's view adds, and keeps to the learner:
+
+* the namespaces every cluster has (``default``, ``kube-system``, ``kube-public``,
+  ``kube-node-lease``), as Namespace objects carrying only the automatic
+  ``kubernetes.io/metadata.name`` label: a learner may not read cluster-scoped Namespaces it
+  does not own, but they exist on every cluster (Kubernetes creates them), so a
+  ``namespaceSelector`` on ``kube-system`` (DNS egress) and a grader's world name them as in a
+  single-user lab;
+* a **private RBAC sandbox** (:class:`RbacSandbox`, ``<learner folder>/rbac.json``): a learner
+  may not write RBAC on the shared cluster (its Role grants no ``rbac.authorization.k8s.io``
+  verbs, and escalation rules would stop it anyway), so the Roles, RoleBindings, ClusterRoles
+  and ClusterRoleBindings of a learner's ``apply`` are kept there, in logical names, and
+  ``lab.can_i``/``labkit auth can-i`` evaluate them (:mod:`labkit.model.rbac`). The batch is
+  checked whole first: nothing goes anywhere when one object is refused;
+* on a simulated host, the learner's probes as flow records in logical names
+  (``<learner folder>/flows.jsonl``, :mod:`labkit.cluster.flows`).
+
+The learner folder is ``<lab folder>/workshops/<id>/learners/<learner>``
+(:func:`learner_folder`); it also holds a private simulated lab when the learner asks for one
+(``lab.up("simulated", ...)``, :mod:`labkit.cluster.lifecycle`).
+
 Labels under ``labkit.dev/`` belong to the workshop: the cluster's ValidatingAdmissionPolicy
 refuses a learner's change to them, and so does :meth:`LearnerCluster.label`, before asking.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from labkit.cluster.backend import LAB_LABEL, ApplyReport, ClusterStatus, LabCluster
+from labkit.cluster.labdir import lab_home, write_json_atomic
 from labkit.cluster.live_inventory import Snapshot, snapshot_from_items
-from labkit.cluster.workshop.host import WorkshopHost
+from labkit.cluster.workshop.host import WorkshopHost, workshop_folder
 from labkit.errors import ClusterError, Issue, LabkitError, ValidationFailed
 from labkit.model.inventory import Inventory
 from labkit.model.loader import RawObject
 from labkit.model.objects import Pod
+from labkit.model.rbac import RBAC_KINDS, is_rbac
 from labkit.model.workshop import (
     LABKIT_PREFIX,
     LEARNER_KINDS,
@@ -57,6 +83,8 @@ from labkit.probe.runner import Runner
 log = logging.getLogger(__name__)
 
 NAME = "workshop"
+LEARNERS_FOLDER = "learners"
+RBAC_FILE = "rbac.json"
 RESET_KINDS = ("NetworkPolicy", "Service", "Deployment", "ConfigMap", "Pod")
 """What :meth:`LearnerCluster.reset` deletes (labelled with the learner's labels, in the
 learner's namespaces, beyond the topology): the kinds a learner may create."""
@@ -75,6 +103,96 @@ def matrix_limiter(workshop: str, learner: str) -> Any:
         if found is None:
             found = _LIMITERS[(workshop, learner)] = MatrixLimiter()
         return found
+
+
+def learner_folder(workshop_id: str, learner: str, home: Path | None = None) -> Path:
+    """``<lab folder>/workshops/<id>/learners/<learner>``: what is the learner's alone (the
+    RBAC sandbox, flow records, a private simulated lab and its record)."""
+    return workshop_folder(workshop_id, home) / LEARNERS_FOLDER / learner
+
+
+def _rbac_title(raw: RawObject) -> str:
+    return (
+        f"{raw.kind} {raw.namespace}/{raw.name}"
+        if raw.kind in ("Role", "RoleBinding")
+        else (f"{raw.kind} {raw.name}")
+    )
+
+
+class RbacSandbox:
+    """A learner's private RBAC objects (logical names), ``<learner folder>/rbac.json``: a
+    JSON list of the objects as applied, one per kind, namespace and name (a later apply
+    replaces an earlier one, as ``kubectl apply`` does)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / RBAC_FILE
+
+    def items(self) -> list[dict[str, Any]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            raise ClusterError(
+                f"your RBAC sandbox {self.path} cannot be read ({exc})\n    fix: delete the "
+                "file (lab.reset() empties it) and apply your RBAC objects again"
+            ) from None
+        return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+
+    def objects(self) -> list[RawObject]:
+        return [RawObject(d, str(self.path)) for d in self.items()]
+
+    def planned(self, objects: Sequence[RawObject]) -> tuple[list[dict[str, Any]], ApplyReport]:
+        """The sandbox after applying ``objects`` (not written yet) and the report."""
+        kept = self.items()
+
+        def key(d: Mapping[str, Any]) -> tuple[str, str, str]:
+            meta = d.get("metadata") or {}
+            return str(d.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name"))
+
+        index = {key(d): n for n, d in enumerate(kept)}
+        applied: list[str] = []
+        unchanged: list[str] = []
+        for raw in objects:
+            doc = copy.deepcopy(dict(raw.data))
+            if raw.kind in ("ClusterRole", "ClusterRoleBinding"):
+                doc.get("metadata", {}).pop("namespace", None)
+            found = index.get(key(doc))
+            if found is None:
+                index[key(doc)] = len(kept)
+                kept.append(doc)
+                applied.append(_rbac_title(raw))
+            elif kept[found] == doc:
+                unchanged.append(_rbac_title(raw))
+            else:
+                kept[found] = doc
+                applied.append(_rbac_title(raw))
+        return kept, ApplyReport(applied=tuple(applied), unchanged=tuple(unchanged))
+
+    def save(self, items: Sequence[Mapping[str, Any]]) -> None:
+        write_json_atomic(self.path, list(items))
+
+    def delete(self, kind: str, namespace: str, name: str) -> bool:
+        kept = self.items()
+        left = [
+            d
+            for d in kept
+            if not (
+                d.get("kind") == kind
+                and (d.get("metadata") or {}).get("name") == name
+                and str((d.get("metadata") or {}).get("namespace") or "")
+                == (namespace if kind in ("Role", "RoleBinding") else "")
+            )
+        ]
+        if len(left) == len(kept):
+            return False
+        self.save(left)
+        return True
+
+    def clear(self) -> int:
+        count = len(self.items())
+        self.path.unlink(missing_ok=True)
+        return count
 
 
 class LogicalRunner:
@@ -122,6 +240,22 @@ class LearnerCluster(LabCluster):
         )
         self._cached: tuple[object, Snapshot] | None = None
 
+    @property
+    def folder(self) -> Path:
+        """The learner's own folder (:func:`learner_folder`) in the host's lab folder."""
+        home = getattr(self.host, "home", None)
+        return learner_folder(
+            self.workshop.id, self.learner, home if isinstance(home, Path) else lab_home()
+        )
+
+    @property
+    def rbac_sandbox(self) -> RbacSandbox:
+        return RbacSandbox(self.folder)
+
+    def rbac_objects(self) -> list[RawObject]:
+        """The RBAC objects the learner applied (logical names), for ``can-i``."""
+        return self.rbac_sandbox.objects()
+
     # -- reads -------------------------------------------------------------------------------
     def logical_items(self) -> list[dict[str, Any]]:
         """The learner's objects as the host reads them, in logical names."""
@@ -133,7 +267,29 @@ class LearnerCluster(LabCluster):
             if real in mine:  # a real namespace named like one of the learner's: shadowed
                 continue
             out.append(self.space.to_logical_object(item))
-        return out
+        return out + self._cluster_namespaces(out)
+
+    def _cluster_namespaces(self, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The namespaces every cluster has, as the learner's view shows them (see the
+        module docstring); never one the learner's own logical names shadow."""
+        from labkit.cluster.topology import kube_system_manifests
+
+        have = {
+            str((i.get("metadata") or {}).get("name"))
+            for i in items
+            if i.get("kind") == "Namespace"
+        }
+        mine = set(self.space.logical_namespaces)
+        return [
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": raw.name, "labels": {NAME_LABEL: raw.name}},
+                "status": {"phase": "Active"},
+            }
+            for raw in kube_system_manifests(coredns=False)
+            if raw.kind == "Namespace" and raw.name not in have and raw.name not in mine
+        ]
 
     def snapshot(self) -> Snapshot:
         """Inventory (logical names), readiness and the managed pods."""
@@ -156,8 +312,24 @@ class LearnerCluster(LabCluster):
 
     # -- writes ------------------------------------------------------------------------------
     def _check_batch(self, objects: Sequence[RawObject]) -> None:
-        """Every refusal of the batch at once (nothing is applied when there is one)."""
+        """Every refusal of the batch at once (nothing is applied when there is one). RBAC
+        objects go to the sandbox: a Role or RoleBinding must be in one of the learner's
+        namespaces there too."""
+        rbac = [o for o in objects if is_rbac(o)]
+        objects = [o for o in objects if not is_rbac(o)]
         issues = self.space.refusals(objects, allowed_kinds=LEARNER_KINDS)
+        mine = self.space.logical_namespaces
+        for raw in rbac:
+            if raw.kind in ("Role", "RoleBinding") and raw.namespace not in mine:
+                issues.append(
+                    _refusal(
+                        raw.title,
+                        "metadata.namespace",
+                        f"namespace {raw.namespace!r} is not one of yours ({', '.join(mine)})",
+                        "set metadata.namespace to one of your lab namespaces",
+                        raw.namespace,
+                    )
+                )
         current = {ns.name: ns for ns in self.inventory().namespaces}
         pools = self._pools()
         for raw in objects:
@@ -216,12 +388,34 @@ class LearnerCluster(LabCluster):
         )
 
     def _apply_objects(self, objects: Sequence[RawObject]) -> ApplyReport:
+        """Checked whole first; the RBAC objects go to the learner's private sandbox, the
+        rest to the shared cluster (all or nothing); the sandbox is written only once the
+        cluster took its part."""
         self._check_batch(objects)
-        try:
-            report = self.host.apply(self.to_real(objects))
-        except ClusterError as exc:
-            raise type(exc)(self.space.logical_text(str(exc))) from None
-        return self._logical_report(report)
+        rbac = [o for o in objects if is_rbac(o)]
+        rest = [o for o in objects if not is_rbac(o)]
+        sandbox = self.rbac_sandbox
+        planned, kept = sandbox.planned(rbac) if rbac else ([], ApplyReport())
+        report = ApplyReport()
+        if rest:
+            try:
+                report = self._logical_report(self.host.apply(self.to_real(rest)))
+            except ClusterError as exc:
+                raise type(exc)(self.space.logical_text(str(exc))) from None
+        if not rbac:
+            return report
+        sandbox.save(planned)
+        note = (
+            f"workshop: {len(rbac)} RBAC object{'s' if len(rbac) != 1 else ''} kept in your "
+            f"private RBAC sandbox ({sandbox.path}), not on the shared cluster (learners may "
+            "not write RBAC there); lab.can_i and `labkit auth can-i` answer from it"
+        )
+        return replace(
+            report,
+            applied=(*report.applied, *kept.applied),
+            unchanged=(*report.unchanged, *kept.unchanged),
+            warnings=(*report.warnings, note),
+        )
 
     def _where(self, kind: str, namespace: str, name: str, doing: str) -> tuple[str, str]:
         """``(real kind, real namespace)`` of an object the learner may ``doing``; a
@@ -283,6 +477,9 @@ class LearnerCluster(LabCluster):
         return found, self.space.to_real(namespace)
 
     def _delete(self, kind: str, namespace: str, name: str) -> bool:
+        rbac = {k.lower(): k for k in RBAC_KINDS}.get(kind.lower())
+        if rbac is not None:
+            return self.rbac_sandbox.delete(rbac, namespace, name)
         found, real = self._where(kind, namespace, name, "delete")
         return self.host.delete(found, real, name)
 
@@ -301,10 +498,18 @@ class LearnerCluster(LabCluster):
                 "own (for example env=prod)"
             )
         if kind == "Namespace" and NAME_LABEL in labels:
-            raise LabkitError(
-                f"Namespace {name}: {NAME_LABEL} is set by the API server to the namespace's "
-                "name and cannot be changed\n    fix: use a label of your own"
+            # The API server keeps kubernetes.io/metadata.name equal to the namespace's name
+            # whatever is asked (NamespaceDefaultLabelName), as the simulated cluster does.
+            log.warning(
+                "namespace %s: the API server keeps %s=%s on every namespace; that label "
+                "cannot be removed or changed",
+                name,
+                NAME_LABEL,
+                name,
             )
+            labels = {k: v for k, v in labels.items() if k != NAME_LABEL}
+            if not labels:
+                return
         super().label(kind, name, labels, namespace)
 
     def _set_labels(
@@ -319,8 +524,19 @@ class LearnerCluster(LabCluster):
 
     # -- probes ------------------------------------------------------------------------------
     def runner(self) -> Runner:
+        """The host's runner behind the logical names; on a simulated host every probe is
+        recorded as a flow in the learner's folder, in logical names."""
         limiter = matrix_limiter(self.workshop.id, self.learner) if self.host.live else None
-        return LogicalRunner(self.host.runner(self.space), self.space, limiter)
+        if self.host.live:
+            return LogicalRunner(self.host.runner(self.space), self.space, limiter)
+        return LogicalRunner(
+            self.host.runner(self.space, record=self._flow_recorder()), self.space, limiter
+        )
+
+    def _flow_recorder(self) -> Callable[[Any, Sequence[Result]], None]:
+        from labkit.cluster.flows import logical_recorder
+
+        return logical_recorder(self.folder, self.space.peer_to_logical, self.space.logical_text)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def topology(self) -> list[RawObject]:
@@ -357,6 +573,7 @@ class LearnerCluster(LabCluster):
                     self.space.selector(), (kind,), namespace=real, field_selector=fields
                 )
         report = self.host.apply(self.to_real(pods)) if pods else ApplyReport()
+        self.rbac_sandbox.clear()
         self._remove_stray_labels(objects)
         self._cached = None
         return self._logical_report(report)

@@ -44,14 +44,11 @@ def find_learner(
     env = os.environ if environ is None else environ
     workshop_id = env.get(WORKSHOP_ENV, "").strip()
     learner = env.get(LEARNER_ENV, "").strip()
-    if workshop_id or learner:
-        if not (workshop_id and learner):
-            given, missing = (
-                (WORKSHOP_ENV, LEARNER_ENV) if workshop_id else (LEARNER_ENV, WORKSHOP_ENV)
-            )
+    if workshop_id:  # LABKIT_LEARNER alone only names whose progress a single-user lab keeps
+        if not learner:
             raise ClusterError(
-                f"{given} is set but {missing} is not: a simulated workshop learner needs "
-                f"both\n    fix: set {WORKSHOP_ENV}=ID and {LEARNER_ENV}=NAME, or unset {given}"
+                f"{WORKSHOP_ENV} is set but {LEARNER_ENV} is not: a simulated workshop learner "
+                f"needs both\n    fix: set {LEARNER_ENV}=NAME, or unset {WORKSHOP_ENV}"
             )
         return simulated_learner(workshop_id, learner, home)
     if env.get(IN_POD_ENV):
