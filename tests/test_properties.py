@@ -13,6 +13,7 @@ Derandomized (fixed examples on every run) and sized to finish in a few seconds 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from ipaddress import ip_network
 from typing import Any
 
@@ -420,14 +421,25 @@ valid_peer = st.one_of(
 )
 
 
-def valid_rule(key: str) -> st.SearchStrategy[dict[str, Any]]:
+def rule_of(peer: st.SearchStrategy[dict[str, Any]], key: str) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {"ports": st.lists(valid_port, max_size=2)},
-        optional={key: st.lists(valid_peer, max_size=2)},
+        optional={key: st.lists(peer, max_size=2)},
     )
 
 
-def valid_policy(index: int) -> st.SearchStrategy[dict[str, Any]]:
+def valid_rule(key: str) -> st.SearchStrategy[dict[str, Any]]:
+    return rule_of(valid_peer, key)
+
+
+def policy_of(
+    index: int,
+    namespaces: Sequence[str],
+    pod_selectors: st.SearchStrategy[dict[str, Any]],
+    peer: st.SearchStrategy[dict[str, Any]],
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid NetworkPolicies named ``p<index>`` in one of ``namespaces``, selecting pods with
+    ``pod_selectors``, their rules' peers drawn from ``peer``."""
     return st.builds(
         lambda ns, sel, types, ingress, egress: {
             "apiVersion": "networking.k8s.io/v1",
@@ -440,12 +452,16 @@ def valid_policy(index: int) -> st.SearchStrategy[dict[str, Any]]:
                 **({"egress": egress} if egress is not None else {}),
             },
         },
-        st.sampled_from(NAMESPACES),
-        selectors(VOCAB),
+        st.sampled_from(list(namespaces)),
+        pod_selectors,
         st.sampled_from([None, ["Ingress"], ["Egress"], ["Ingress", "Egress"]]),
-        st.none() | st.lists(valid_rule("from"), max_size=2),
-        st.none() | st.lists(valid_rule("to"), max_size=2),
+        st.none() | st.lists(rule_of(peer, "from"), max_size=2),
+        st.none() | st.lists(rule_of(peer, "to"), max_size=2),
     )
+
+
+def valid_policy(index: int) -> st.SearchStrategy[dict[str, Any]]:
+    return policy_of(index, NAMESPACES, selectors(VOCAB), valid_peer)
 
 
 valid_pod = st.builds(

@@ -4,7 +4,9 @@ Prints, per lesson, the checks passed and failed with the solutions and with the
 the seconds it took (``-o json``: ``{"lessons": [{"lesson", "solutions": {"passed",
 "failed"}, "starters": {"passed", "failed"}, "seconds"}], "seconds"}``). Exits 1 when a
 solution check fails (or a cell raises) or a starter check passes
-(:mod:`labkit.cluster.lessons_verify`). Instructors run it on their cluster before a workshop.
+(:mod:`labkit.cluster.lessons_verify`). Instructors run it on their cluster before a workshop;
+``--workshop`` runs every lesson as a learner of a fresh simulated workshop (in each run's
+temporary lab folder), in the learner's logical view behind the wall, as on the workshop's hub.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ def register(sub: Any) -> None:
         choices=("simulated", "kind", "existing"),
         default="simulated",
         help="the backend the lessons run on (kind/existing: the cluster `labkit up` set up)",
+    )
+    p.add_argument(
+        "--workshop",
+        action="store_true",
+        help="run each lesson as a learner of a fresh simulated workshop (workshop mode's "
+        "rehearsal; simulated backend only)",
     )
     p.add_argument("-o", "--output", choices=("text", "json"), default="text")
     p.add_argument(
@@ -84,7 +92,11 @@ def run(args: argparse.Namespace) -> int:
 
     jobs = args.jobs if args.jobs is not None else max(1, os.cpu_count() or 2)
     report = verify_lessons(
-        notebooks_folder(args.notebooks_dir), backend=args.backend, only=args.only, jobs=jobs
+        notebooks_folder(args.notebooks_dir),
+        backend=args.backend,
+        only=args.only,
+        jobs=jobs,
+        workshop=args.workshop,
     )
     if args.output == "json":
         emit_json(report.to_json())

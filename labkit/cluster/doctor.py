@@ -74,6 +74,16 @@ class Check:
         text = f"[{self.status:>4}] {self.name}: {self.detail}"
         return f"{text}\n       fix: {self.fix}" if self.fix and not self.ok else text
 
+    def as_dict(self) -> dict[str, Any]:
+        """The check as ``-o json`` prints it (the fix only when it failed)."""
+        return {
+            "name": self.name,
+            "status": self.status,
+            "ok": self.ok,
+            "detail": self.detail,
+            "fix": self.fix if not self.ok else "",
+        }
+
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
     """The first ``vX.Y.Z`` (or ``X.Y.Z``) in ``text``."""

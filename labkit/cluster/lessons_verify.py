@@ -13,6 +13,13 @@ its own with a fresh temporary lab folder (``LABKIT_HOME``) and the backend aske
   requirement file (``<lesson>:<requirement id>``) must fail: a starter that already passes
   checks nothing. A lesson without a requirement file has no such check (no starter run).
 
+With ``workshop`` (``labkit lessons verify --workshop``) every run is a learner's: the run's
+temporary lab folder first gets a fresh simulated workshop (:data:`WORKSHOP_ID`, made by
+``labkit workshop init --simulated``'s own code, :func:`labkit.cluster.workshop.ops.init_workshop`)
+with two learners, :data:`LEARNER` and :data:`NEIGHBOUR`, and the kernel runs as
+:data:`LEARNER` (``LABKIT_WORKSHOP``/``LABKIT_LEARNER``): the lessons then run in the
+learner's logical view, behind the wall, as on a workshop's JupyterHub.
+
 The checks are read back from the run's progress store (``<lab folder>/progress.json``,
 :mod:`labkit.cluster.learner_progress`). Each run is a kernel process, which is why this
 module lives in :mod:`labkit.cluster`, the one package that starts processes. Both runs of
@@ -46,7 +53,12 @@ log = logging.getLogger(__name__)
 
 ANSWERS_ENV = "LABKIT_LESSON_ANSWERS"
 LEARNER = "labkit-lessons-verify"
-"""``$LABKIT_LEARNER`` of the headless runs, whose progress is read back."""
+"""``$LABKIT_LEARNER`` of the headless runs, whose progress is read back (with
+``workshop``, also the learner's name in the rehearsal workshop: a valid learner name)."""
+WORKSHOP_ID = "verify"
+"""The simulated workshop of a ``--workshop`` run (in the run's temporary lab folder)."""
+NEIGHBOUR = "neighbour"
+"""The second learner of that workshop: the lessons run behind a wall, as in a workshop."""
 CELL_TIMEOUT = 300
 KERNEL_LOG = "kernel.log"
 """The kernel's stderr (shown when a run stops), kept out of the command's own output."""
@@ -94,6 +106,8 @@ class LessonResult:
 class VerifyReport:
     lessons: tuple[LessonResult, ...]
     seconds: float
+    workshop: bool = False
+    """Whether the lessons ran as a learner of a simulated workshop."""
 
     @property
     def ok(self) -> bool:
@@ -117,6 +131,8 @@ class VerifyReport:
             lines += [f"    solutions: {p}" for p in r.solutions.problems]
             lines += [f"    starters: {p}" for p in r.starters.problems]
         verdict = "all lessons verified" if self.ok else "some lessons FAILED"
+        if self.workshop:
+            verdict += f" (as learner {LEARNER} of a simulated workshop {WORKSHOP_ID})"
         lines.append(f"{verdict} in {self.seconds:.1f} s")
         return "\n".join(lines)
 
@@ -201,7 +217,11 @@ def recorded_checks(home: Path) -> dict[str, bool]:
 # -- running ------------------------------------------------------------------------------------
 
 
-def kernel_env(home: Path, backend: str, answers: Path | None) -> dict[str, str]:
+def kernel_env(
+    home: Path, backend: str, answers: Path | None, workshop: bool = False
+) -> dict[str, str]:
+    from labkit.model.workshop import WORKSHOP_ENV
+
     env = {
         **os.environ,
         "LABKIT_HOME": str(home),
@@ -211,9 +231,31 @@ def kernel_env(home: Path, backend: str, answers: Path | None) -> dict[str, str]
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
     env.pop(ANSWERS_ENV, None)
+    env.pop(WORKSHOP_ENV, None)
     if answers is not None:
         env[ANSWERS_ENV] = str(answers)
+    if workshop:
+        env[WORKSHOP_ENV] = WORKSHOP_ID
     return env
+
+
+def provision_workshop(home: Path) -> None:
+    """A fresh simulated workshop :data:`WORKSHOP_ID` in ``home`` with the learners
+    :data:`LEARNER` and :data:`NEIGHBOUR`, made as ``labkit workshop init --simulated`` makes
+    one (safety checks included); its spawn hook goes to ``home`` too."""
+    from labkit.cluster.workshop.ops import InitOptions, init_workshop
+
+    learners = home / "workshop-learners.txt"
+    learners.write_text(f"{LEARNER}\n{NEIGHBOUR}\n", encoding="utf-8")
+    init_workshop(
+        InitOptions(
+            WORKSHOP_ID,
+            learners,
+            simulated=True,
+            home=home,
+            hook_file=home / f"labkit-workshop-{WORKSHOP_ID}-hook.py",
+        )
+    )
 
 
 def seed_home(home: Path, backend: str) -> None:
@@ -241,12 +283,20 @@ def cell_errors(nb: Any) -> tuple[str, ...]:
 
 
 async def run_once(
-    nb: Any, folder: Path, backend: str, answers: Path | None, timeout: int
+    nb: Any,
+    folder: Path,
+    backend: str,
+    answers: Path | None,
+    timeout: int,
+    workshop: bool = False,
 ) -> RunOutcome:
-    """Execute ``nb`` (a copy) in a fresh kernel and lab folder; its checks and errors."""
+    """Execute ``nb`` (a copy) in a fresh kernel and lab folder (``workshop``: as
+    :data:`LEARNER` of a fresh simulated workshop there); its checks and errors."""
     with tempfile.TemporaryDirectory(prefix="labkit-lesson-") as tmp:
         home = Path(tmp)
         seed_home(home, backend)
+        if workshop:
+            provision_workshop(home)
         kernel = nb.metadata.get("kernelspec", {}).get("name") or "python3"
         client = NotebookClient(
             nb,
@@ -258,7 +308,9 @@ async def run_once(
         kernel_log = home / KERNEL_LOG
         try:
             with kernel_log.open("w", encoding="utf-8") as stderr:
-                await client.async_execute(env=kernel_env(home, backend, answers), stderr=stderr)
+                await client.async_execute(
+                    env=kernel_env(home, backend, answers, workshop), stderr=stderr
+                )
         except (CellExecutionError, TimeoutError, RuntimeError) as exc:
             tail = kernel_log.read_text(encoding="utf-8", errors="replace")[-2000:]
             return RunOutcome(recorded_checks(home), (f"the run stopped: {exc}\n{tail}",))
@@ -290,7 +342,9 @@ def starter_counts(outcome: RunOutcome, lesson: str) -> CheckCounts:
     return CheckCounts(len(passed), len(answer_checks) - len(passed), problems)
 
 
-async def verify_lesson(path: Path, backend: str, timeout: int, gate: Gate) -> LessonResult:
+async def verify_lesson(
+    path: Path, backend: str, timeout: int, gate: Gate, workshop: bool = False
+) -> LessonResult:
     """Both runs of one lesson (each waits for a free slot of ``gate``). A lesson without a
     requirement file (``notebooks/requirements/<lesson>.yaml``) records no check a starter
     could pass, so its starter run is skipped (lesson 00). Its seconds: the time its runs
@@ -300,9 +354,9 @@ async def verify_lesson(path: Path, backend: str, timeout: int, gate: Gate) -> L
     starter: Any = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
     solved, unanswered = with_solutions(starter, load_solutions(solutions_file))
     answers = solutions_file if solutions_file.is_file() else None
-    runs = [_timed(gate, run_once(solved, path.parent, backend, answers, timeout))]
+    runs = [_timed(gate, run_once(solved, path.parent, backend, answers, timeout, workshop))]
     if (path.parent / "requirements" / f"{lesson}.yaml").is_file():
-        runs.append(_timed(gate, run_once(starter, path.parent, backend, None, timeout)))
+        runs.append(_timed(gate, run_once(starter, path.parent, backend, None, timeout, workshop)))
     timed = await asyncio.gather(*runs)
     outcomes = [outcome for outcome, _ in timed]
     starters = starter_counts(outcomes[1], lesson) if len(outcomes) > 1 else CheckCounts()
@@ -321,9 +375,13 @@ async def _timed(gate: Gate, run: Coroutine[Any, Any, RunOutcome]) -> tuple[RunO
         return outcome, time.monotonic() - started
 
 
-async def _verify_all(lessons: Sequence[Path], backend: str, jobs: int, timeout: int) -> Any:
+async def _verify_all(
+    lessons: Sequence[Path], backend: str, jobs: int, timeout: int, workshop: bool = False
+) -> Any:
     gate = asyncio.Semaphore(max(1, jobs))
-    return await asyncio.gather(*(verify_lesson(p, backend, timeout, gate) for p in lessons))
+    return await asyncio.gather(
+        *(verify_lesson(p, backend, timeout, gate, workshop) for p in lessons)
+    )
 
 
 def verify_lessons(
@@ -333,10 +391,17 @@ def verify_lessons(
     only: Sequence[str] = (),
     jobs: int = 2,
     timeout: int = CELL_TIMEOUT,
+    workshop: bool = False,
 ) -> VerifyReport:
     """Run the lessons of ``notebooks_dir`` (all, or ``only`` those) with their solutions
-    and their starters on ``backend``; ``jobs`` runs (kernels) at once."""
+    and their starters on ``backend``; ``jobs`` runs (kernels) at once. ``workshop``: each
+    run as a learner of a fresh simulated workshop (see the module docstring)."""
+    if workshop and backend != "simulated":
+        raise LabkitError(
+            f"--workshop rehearses the lessons as a learner of a simulated workshop, not on "
+            f"the {backend} backend\n    fix: drop --backend (or give --backend simulated)"
+        )
     started = time.monotonic()
     lessons = find_lessons(notebooks_dir, only)
-    results = asyncio.run(_verify_all(lessons, backend, jobs, timeout))
-    return VerifyReport(tuple(results), time.monotonic() - started)
+    results = asyncio.run(_verify_all(lessons, backend, jobs, timeout, workshop))
+    return VerifyReport(tuple(results), time.monotonic() - started, workshop)

@@ -25,10 +25,16 @@ kind: NetworkPolicy
 metadata: {name: elsewhere, namespace: default}
 spec: {podSelector: {}, policyTypes: [Ingress]}
 """,
-    "clusterrole": """
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
+    "globalpolicy": """
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
 metadata: {name: power}
+spec: {selector: all(), types: [Ingress]}
+""",
+    "role-elsewhere": """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: power, namespace: default}
 rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
 """,
     "namespace": """
@@ -37,10 +43,16 @@ kind: Namespace
 metadata: {name: my-own-place}
 """,
 }
-FIELDS = {"default": "metadata.namespace", "clusterrole": "kind", "namespace": "metadata.name"}
+FIELDS = {
+    "default": "metadata.namespace",
+    "globalpolicy": "kind",
+    "role-elsewhere": "metadata.namespace",
+    "namespace": "metadata.name",
+}
 OBJECTS = {
     "default": "NetworkPolicy default/elsewhere",
-    "clusterrole": "ClusterRole",
+    "globalpolicy": "GlobalNetworkPolicy",
+    "role-elsewhere": "Role default/power",
     "namespace": "Namespace my-own-place",
 }
 
@@ -67,6 +79,7 @@ def test_a_batch_with_one_refused_object_applies_nothing(workshop, tmp_path, bad
     assert issue.field == FIELDS[bad]
     assert issue.type == "Forbidden"
     assert "good" not in {p.name for p in alice.policies()}
+    assert alice.rbac_objects() == []  # nor into the learner's RBAC sandbox
 
 
 def test_every_object_written_by_a_learner_carries_the_labels(workshop) -> None:  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ import pytest
 from conformance_data import case_manifests, external_peers, netpol_cases, require_shared
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_properties import selectors, valid_port
+from test_properties import policy_of, selectors
 
 from labkit.cluster.simulated import SimulatedCluster, base_objects
 from labkit.cluster.topology import LAB_NAMESPACES
@@ -130,32 +130,8 @@ lab_peer = st.one_of(
 )
 
 
-def _rule(key: str) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries(
-        {"ports": st.lists(valid_port, max_size=2)},
-        optional={key: st.lists(lab_peer, max_size=2)},
-    )
-
-
 def lab_policy(index: int) -> st.SearchStrategy[dict[str, Any]]:
-    return st.builds(
-        lambda ns, sel, types, ingress, egress: {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": f"p{index}", "namespace": ns},
-            "spec": {
-                "podSelector": sel,
-                **({"policyTypes": types} if types else {}),
-                **({"ingress": ingress} if ingress is not None else {}),
-                **({"egress": egress} if egress is not None else {}),
-            },
-        },
-        st.sampled_from(LAB_NAMESPACES),
-        selectors(LAB_VOCAB),
-        st.sampled_from([None, ["Ingress"], ["Egress"], ["Ingress", "Egress"]]),
-        st.none() | st.lists(_rule("from"), max_size=2),
-        st.none() | st.lists(_rule("to"), max_size=2),
-    )
+    return policy_of(index, LAB_NAMESPACES, selectors(LAB_VOCAB), lab_peer)
 
 
 lab_policies = st.integers(1, 3).flatmap(lambda n: st.tuples(*(lab_policy(i) for i in range(n))))

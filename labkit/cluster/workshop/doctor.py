@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from labkit.cluster.backend import ApplyReport, ClusterStatus, LabCluster
+from labkit.cluster.doctor import Check
 from labkit.cluster.kube import KubeCluster
 from labkit.cluster.progress import LogProgress, Progress
 from labkit.cluster.simulated import SimulatedCluster, SimulatedRunner
@@ -59,32 +60,8 @@ POD_REQUESTS = {"cpu": "10m", "memory": "16Mi"}
 INIT_FIX = "run `labkit workshop init` for this workshop again (it re-applies what is missing)"
 
 
-@dataclass(frozen=True)
-class WorkshopCheck:
-    """One finding of ``labkit workshop doctor``: ``ok``, what was found, and the fix."""
-
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    required: bool = True
-
-    @property
-    def status(self) -> str:
-        return "ok" if self.ok else ("FAIL" if self.required else "warn")
-
-    def line(self) -> str:
-        text = f"[{self.status:>4}] {self.name}: {self.detail}"
-        return f"{text}\n       fix: {self.fix}" if self.fix and not self.ok else text
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "ok": self.ok,
-            "detail": self.detail,
-            "fix": self.fix if not self.ok else "",
-        }
+WorkshopCheck = Check
+"""One finding of ``labkit workshop doctor``: the same record as ``labkit doctor``'s."""
 
 
 @dataclass(frozen=True)

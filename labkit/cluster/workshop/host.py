@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -58,6 +59,7 @@ from labkit.cluster.sim_apply import (
     to_raw,
 )
 from labkit.cluster.sim_store import Entry, FileStore
+from labkit.cluster.workshop.throttle import ExecLimiter
 from labkit.errors import ClusterError
 from labkit.model.loader import RawObject
 from labkit.model.objects import MANAGED_LABEL, Pod
@@ -488,6 +490,10 @@ def resource_of(kind: str) -> Resource:
     return write_resource(name)
 
 
+_EXEC_LIMITERS: dict[tuple[str, str], ExecLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
 class KubeHost:
     """A workshop's shared cluster, real (see the module docstring). Thin: reads, writes and
     execs are those of ``cluster`` (:class:`labkit.cluster.kube.KubeCluster`)."""
@@ -498,6 +504,16 @@ class KubeHost:
         self.cluster = cluster
         self.name = cluster.name
         self.max_execs = max_execs
+
+    def _limiter(self, space: LearnerSpace | None) -> ExecLimiter:
+        """One exec limiter per learner for the whole process: two runners alive at once
+        (a matrix and a check) still share the learner's :attr:`max_execs` slots."""
+        key = (space.workshop, space.learner) if space is not None else ("", "")
+        with _LIMITERS_LOCK:
+            found = _EXEC_LIMITERS.get(key)
+            if found is None:
+                found = _EXEC_LIMITERS[key] = ExecLimiter(max_concurrent=self.max_execs)
+            return found
 
     def where(self) -> str:
         where = getattr(self.cluster, "where", "")
@@ -589,7 +605,6 @@ class KubeHost:
         is not used: a real cluster's flows are Calico's, and cluster-wide."""
         from labkit.cluster.live_inventory import snapshot_from_items
         from labkit.cluster.live_probe import LiveRunner
-        from labkit.cluster.workshop.throttle import ExecLimiter
         from labkit.engine.evaluator import Engine
         from labkit.probe.runner import EngineRunner
 
@@ -598,7 +613,7 @@ class KubeHost:
             if space is not None
             else self.cluster.snapshot()
         )
-        exec_fn = ExecLimiter(max_concurrent=self.max_execs).wrap(self.cluster.exec_fn())
+        exec_fn = self._limiter(space).wrap(self.cluster.exec_fn())
         return LiveRunner(
             snap,
             exec_fn,

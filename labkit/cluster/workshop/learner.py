@@ -322,12 +322,15 @@ class LearnerCluster(LabCluster):
         for raw in rbac:
             if raw.kind in ("Role", "RoleBinding") and raw.namespace not in mine:
                 issues.append(
-                    _refusal(
+                    Issue(
+                        raw.location,
                         raw.title,
                         "metadata.namespace",
+                        "Forbidden",
                         f"namespace {raw.namespace!r} is not one of yours ({', '.join(mine)})",
-                        "set metadata.namespace to one of your lab namespaces",
-                        raw.namespace,
+                        value=raw.namespace,
+                        hint="set metadata.namespace to one of your lab namespaces (RBAC "
+                        "objects go to your private RBAC sandbox)",
                     )
                 )
         current = {ns.name: ns for ns in self.inventory().namespaces}
