@@ -515,11 +515,9 @@ def status() -> ClusterStatus:
     if learner is not None:
         private = _private_lab(learner)
         if private is not None:
-            cluster, record = private
-            found = cluster.status()
-            return dataclasses.replace(
-                found, details=(("why", str(record.get("why", ""))), *found.details)
-            )
+            found = private[0].status()
+            why = str(private[1].get("why", ""))
+            return dataclasses.replace(found, details=(("why", why), *found.details))
         found = learner.status()
         return dataclasses.replace(found, details=(("why", _learner_why()), *found.details))
     record = read_record()

@@ -477,9 +477,25 @@ def apply(
 ) -> Done:
     """Validate, then apply manifests (a path, YAML text or an object); nothing is applied
     when one object is invalid."""
-    report = cluster().apply(source)
+    lab = cluster()
+    report = lab.apply(source)
     shown = source if isinstance(source, (str, Path)) and "\n" not in str(source) else "FILE.yaml"
-    return Done.applied(report, _kubectl_commands.for_step("apply", shown))
+    commands = _kubectl_commands.for_step("apply", shown)
+    where = _learner_namespace(lab, (*report.applied, *report.unchanged))
+    if where is not None:  # a learner's objects in one namespace: its real name
+        commands = replace(commands, lines=(_kubectl_commands.apply(shown, where),))
+    return Done.applied(report, commands)
+
+
+def _learner_namespace(lab: LabCluster, titles: Sequence[str]) -> str | None:
+    """For a workshop learner, the one namespace of the objects applied (its real name goes
+    into the kubectl hint: ``-n ws1-alice-my-segment``), else ``None``."""
+    from labkit.cluster.workshop.learner import LearnerCluster
+
+    if not isinstance(lab, LearnerCluster):
+        return None
+    found = {t.split(" ", 1)[-1].split("/", 1)[0] for t in titles if "/" in t}
+    return found.pop() if len(found) == 1 else None
 
 
 def label(

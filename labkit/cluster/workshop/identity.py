@@ -81,9 +81,10 @@ def learner_identity(reads: Reads, workshop: Workshop) -> str:
     return learner
 
 
-def pod_namespace(path: Path = NAMESPACE_FILE) -> str | None:
+def pod_namespace(path: Path | None = None) -> str | None:
     """The namespace of the pod's service account (the hub namespace in a learner's
     notebook pod), or ``None`` outside a pod (no such file, or it is empty)."""
+    path = NAMESPACE_FILE if path is None else path
     try:
         text = path.read_text(encoding="utf-8").strip()
     except OSError:

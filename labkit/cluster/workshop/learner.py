@@ -333,8 +333,13 @@ class LearnerCluster(LabCluster):
                         "objects go to your private RBAC sandbox)",
                     )
                 )
-        current = {ns.name: ns for ns in self.inventory().namespaces}
-        pools = self._pools()
+        # only Namespaces need the cluster's state (their pool annotation): a batch without
+        # one is checked, and a refused one refused, without a request to the cluster
+        current: dict[str, Any] = {}
+        pools: dict[str, str] = {}
+        if any(o.kind == "Namespace" for o in objects):
+            current = {ns.name: ns for ns in self.inventory().namespaces}
+            pools = self._pools()
         for raw in objects:
             if raw.kind != "Namespace" or raw.name not in current:
                 continue
