@@ -12,6 +12,8 @@ Where a failed pull shows (Kubernetes and engine sources):
 In every case the fix is the same: pull once where the registries are reachable and carry the
 archive over (``labkit images pull``, ``labkit images save``, ``labkit images load``), or give
 the engine the proxy (Docker reads ``HTTPS_PROXY`` from its service, not from your shell).
+:func:`resolve_fix` says the same for ``--resolve-digests``, which must reach the registry to
+learn a digest.
 """
 
 from __future__ import annotations
@@ -42,6 +44,20 @@ _PULL_FAILED = re.compile(
 def pull_fix() -> str:
     """The fix for a failed image pull (see the module docstring)."""
     return FIX
+
+
+def resolve_fix(image: str, mode: str = "operator") -> str:
+    """The fix when ``--resolve-digests`` cannot learn ``image``'s digest: retry the pull
+    alone, carry the digest over from a connected machine, or pin it in the repository."""
+    return (
+        f"check that `docker pull {image}` works here (network, proxy, registry rate limits), "
+        f"then retry the resolution alone with `labkit images pull --calico-mode {mode} "
+        "--resolve-digests` (`labkit images list --calico-mode "
+        f"{mode}` shows what is still missing); without registry access, run that command "
+        "on a machine that has it and copy its <lab folder>/calico-digests.json here, or "
+        f"pin the digest in clusters/calico/versions.yaml (`docker buildx imagetools inspect "
+        f"{image}` prints it)"
+    )
 
 
 def is_pull_failure(text: str) -> bool:

@@ -4,7 +4,8 @@ The lab folder is ``$LABKIT_HOME`` when set, else ``<project>/.labkit`` where ``
 the nearest directory at or above the current one whose ``pyproject.toml`` names the ``labkit``
 project, else the checkout the package was imported from (an editable install), else
 ``~/.labkit``. It holds the backend record (``cluster.json``) and the simulated cluster's state
-(``simulated.json``), next to kind's kubeconfig (``kubeconfig``).
+(``simulated.json``), next to kind's kubeconfig (``kubeconfig``) and the Calico image digests
+resolved by ``labkit up --resolve-digests`` (``calico-digests.json``).
 
 Problems with the folder are :class:`~labkit.errors.LabFolderError` that say so: a path that is
 not a folder (``LABKIT_HOME=/dev/null``), a folder where files cannot be created
@@ -155,6 +156,16 @@ def cluster_record_path(home: Path | None = None) -> Path:
 
 def simulated_state_path(home: Path | None = None) -> Path:
     return (home or lab_home()) / "simulated.json"
+
+
+CALICO_DIGESTS = "calico-digests.json"
+"""Calico image digests resolved on this machine by ``--resolve-digests`` (trusted on first
+use, not pinned in the repository): image -> digest, with when and how each was resolved."""
+
+
+def calico_digests_path(home: Path | None = None) -> Path:
+    """``<lab folder>/calico-digests.json``, beside ``cluster.json``."""
+    return (home or lab_home()) / CALICO_DIGESTS
 
 
 def make_folder(folder: Path) -> None:

@@ -154,6 +154,11 @@ def up(
     (kind: 1 or 3) defaults to the recorded cluster's, else 3. ``cni="none"`` (simulated
     only) stores policies and enforces none, as a CNI without policy support would. This is
     the one call that creates a lab; the others raise, saying to call it, when no lab is up.
+
+    A workshop learner gets the learner's lab on the shared cluster (``"auto"`` or
+    ``"workshop"``); ``"simulated"`` gives the learner a private simulated lab in the
+    learner's folder (lesson 7's CNI swap), until ``up()`` or ``up("workshop")`` returns to
+    the workshop (:mod:`labkit.cluster.lifecycle`).
     """
     from labkit.cluster import lifecycle
     from labkit.errors import ClusterError, LabkitError

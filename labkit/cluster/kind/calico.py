@@ -12,7 +12,9 @@ lab cache and used only when their size and sha256 match the pins. Two install m
   tigera/operator) listing every image the operator deploys as ``calico/<name>`` with its
   ``sha256:`` digest. With an ImageSet present the operator refuses to deploy an image the
   set lacks (``components.GetReference``: "ImageSet did not contain image"), so labkit
-  refuses first when a pinned digest is missing.
+  refuses first when a pinned digest is missing. Digests that ``--resolve-digests`` recorded
+  in the lab folder (trusted on first use) fill the missing pins
+  (:func:`labkit.cluster.kind.pins.with_recorded_digests`).
   Files are applied server-side: idempotent, and free of client-side apply's annotation size
   limit, the reason Calico's guide says ``create`` for the CRD bundle.
 * ``manifest`` (``calico.yaml``, lighter): calico-node and kube-controllers in kube-system.
@@ -39,7 +41,12 @@ from typing import Any
 import yaml
 
 from labkit.cluster.address_plan import AddressPlan
-from labkit.cluster.kind.pins import CalicoRelease, ImagePin, ManifestPin
+from labkit.cluster.kind.pins import (
+    CalicoRelease,
+    ImagePin,
+    ManifestPin,
+    with_recorded_digests,
+)
 from labkit.cluster.kubectl import Kubectl
 from labkit.cluster.labdir import temporary_beside
 from labkit.cluster.paths import cache_dir, clusters_dir
@@ -249,7 +256,17 @@ def install(
     *,
     download: Downloader = _download,
 ) -> None:
-    """Apply Calico (idempotent: a half-made install is completed)."""
+    """Apply Calico (idempotent: a half-made install is completed). Pins without a digest
+    take the digest recorded in the lab folder by ``--resolve-digests``, if any."""
+    release, trusted = with_recorded_digests(release)
+    if trusted:
+        log.warning(
+            "Calico %s: %d image(s) deployed by digests trusted on first use (not pinned "
+            "in the repository): %s",
+            release.version,
+            len(trusted),
+            ", ".join(f"{e.tag_ref}@{e.digest}" for e in trusted),
+        )
     cache = release_cache(release)
     root = clusters_dir()
     if mode == "operator":

@@ -12,6 +12,19 @@
 ``docker save`` of a digest reference keeps no name, so the node image is saved by tag and
 matched back by the image ID recorded at save time (:func:`resolve_node_image`).
 
+``resolve_digests`` (``labkit up --resolve-digests``, ``labkit images pull --resolve-digests``)
+is the explicit opt-in for Calico images whose pin has ``digest: null``: each is pulled by tag
+(the same ``pull`` as above) and the digest the registry served is recorded in the lab folder
+(``calico-digests.json``), trusted on first use. Which digest: Docker's ``pull`` prints
+``Digest: sha256:...``, the digest of what the tag resolved to, i.e. the multi-arch index (the
+manifest list) for a multi-arch image (moby/moby#44144), the digest a pod's ``image@sha256:``
+must carry to work on every architecture, the one ``docker buildx imagetools inspect`` shows
+(and ``verify_digests.py`` asks the registry for). It is checked against ``docker image
+inspect --format '{{json .RepoDigests}}'``. Podman prints no digest when it pulls, and its
+``RepoDigests`` can list both the index digest and the digest of the one platform's manifest
+it stored (its ``.Digest``): labkit takes the one that is not ``.Digest``, and refuses when
+that leaves no single answer.
+
 Every command goes through the engine kind uses (:mod:`labkit.cluster.kind.provider`):
 ``docker``, or ``podman`` with ``KIND_EXPERIMENTAL_PROVIDER=podman`` or when Docker is absent.
 A pull that fails (a proxy, a registry rate limit, no network) says how to carry the images
@@ -22,16 +35,29 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import shlex
 import shutil
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from labkit.cluster import commands
-from labkit.cluster.image_pull import pull_fix
+from labkit.cluster.image_pull import pull_fix, resolve_fix
 from labkit.cluster.kind import provider
 from labkit.cluster.kind.calico import fetch_manifest, release_cache, verify_manifest
-from labkit.cluster.kind.pins import CalicoRelease, Pins
+from labkit.cluster.kind.pins import (
+    DIGEST,
+    CalicoRelease,
+    Pins,
+    RecordedDigest,
+    record_digests,
+    versions_yaml_lines,
+    with_recorded_digests,
+)
+from labkit.cluster.labdir import calico_digests_path
 from labkit.cluster.paths import lab_home
 from labkit.cluster.progress import Progress
 from labkit.errors import ClusterError, CommandFailed
@@ -43,7 +69,10 @@ ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm
 
 
 def lab_images(pins: Pins, release: CalicoRelease, mode: str, node_image: str) -> list[str]:
-    """Node image, Calico images of the install mode, agnhost (in that order, no repeats)."""
+    """Node image, Calico images of the install mode, agnhost (in that order, no repeats).
+    A Calico image without a pinned digest is listed by the digest recorded in the lab folder
+    (``--resolve-digests``) when there is one, else by tag."""
+    release, _ = with_recorded_digests(release)
     out: list[str] = []
     for image in (node_image, *release.images(mode), pins.agnhost_image):
         if image and image not in out:
@@ -95,19 +124,198 @@ def docker_save(archive: Path, refs: Sequence[str], plat: str) -> None:
         commands.run(engine.save_command(str(archive), list(refs), None), timeout=PULL_TIMEOUT)
 
 
+def pull_command(tool: str, image: str, plat: str) -> list[str]:
+    return [tool, "pull", "--platform", plat, image]
+
+
+def _pull_one(tool: str, image: str, plat: str) -> commands.Completed:
+    return commands.run(
+        pull_command(tool, image, plat),
+        timeout=PULL_TIMEOUT,
+        hint="check the network and registry rate limits (Docker Hub limits "
+        f"anonymous pulls; `{tool} login` raises them); " + pull_fix(),
+    )
+
+
 def pull(images: Sequence[str], progress: Progress, *, plat: str | None = None) -> None:
     plat = plat or platform()
     tool = provider.detect().tool
     progress.step(f"pulling {len(images)} images ({plat}, {tool})", total=len(images))
     for image in images:
         progress.advance(image)
-        commands.run(
-            [tool, "pull", "--platform", plat, image],
-            timeout=PULL_TIMEOUT,
-            hint="check the network and registry rate limits (Docker Hub limits "
-            f"anonymous pulls; `{tool} login` raises them); " + pull_fix(),
-        )
+        _pull_one(tool, image, plat)
     progress.finish("pulled")
+
+
+# -- digests trusted on first use (--resolve-digests) ------------------------------------------
+_PULLED_DIGEST = re.compile(r"^Digest:\s*(sha256:[0-9a-f]{64})\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class DigestResolution:
+    """What :func:`ensure_digests` did: ``release`` with every digest it could fill,
+    ``resolved`` (pulled now), ``reused`` (recorded before) and the record's ``path``."""
+
+    release: CalicoRelease
+    resolved: tuple[RecordedDigest, ...]
+    reused: tuple[RecordedDigest, ...]
+    path: Path
+
+    @property
+    def trusted(self) -> tuple[RecordedDigest, ...]:
+        return (*self.reused, *self.resolved)
+
+    def warning(self) -> str:
+        """The loud warning, or ``""`` when no digest was trusted on first use."""
+        if not self.trusted:
+            return ""
+        head = (
+            f"WARNING: {len(self.resolved)} Calico image digest(s) were resolved now by pulling "
+            "each image by tag"
+            if self.resolved
+            else f"WARNING: using {len(self.reused)} Calico image digest(s) resolved earlier "
+            f"on this machine (recorded in {self.path})"
+        )
+        if self.resolved and self.reused:
+            head += f", and {len(self.reused)} recorded earlier are reused"
+        return (
+            f"{head}. They are TRUSTED ON FIRST USE: whatever the registry (or a proxy in "
+            "between) served is what runs; they are NOT pinned in "
+            f"{self.release.source or 'clusters/calico/versions.yaml'} and nobody verified "
+            f"them. Recorded in {self.path} (delete it to forget them). To pin them for "
+            "everyone, check each against the registry (`docker buildx imagetools inspect "
+            "<image>`; the live workflow's verify_digests.py does it) and paste these lines "
+            "into clusters/calico/versions.yaml:"
+        )
+
+    def yaml_lines(self) -> list[str]:
+        """The ``versions.yaml`` lines pinning every trusted digest (``verified: false``)."""
+        return versions_yaml_lines(sorted(self.trusted, key=lambda e: e.tag_ref), self.release)
+
+
+def served_digest(
+    tool: str, tag_ref: str, pull_output: str, *, mode: str = "operator"
+) -> tuple[str, str]:
+    """``(digest, how)``: the digest the registry served when ``tag_ref`` was pulled (see
+    the module docstring); :class:`ClusterError` naming the image when it cannot be told."""
+    repository = tag_ref.rsplit(":", 1)[0]
+    names = {repository, repository.removeprefix("docker.io/")}
+    names.add(repository.removeprefix("docker.io/library/"))
+    inspect = [tool, "image", "inspect", "--format", "{{json .RepoDigests}}", tag_ref]
+    done = commands.run(inspect, timeout=30, check=False)
+    try:
+        entries = json.loads(done.stdout or "null") if done.ok else None
+    except ValueError:
+        entries = None
+    if not isinstance(entries, list):
+        raise ClusterError(
+            f"{tag_ref} was pulled, but `{shlex.join(inspect)}` gave no repository digests "
+            f"({(done.stderr or done.stdout).strip()[-200:] or 'no output'})\n    fix: "
+            + resolve_fix(tag_ref, mode)
+        )
+    found = []
+    for entry in entries:
+        name, _, digest = str(entry).partition("@")
+        if name in names and DIGEST.match(digest) and digest not in found:
+            found.append(digest)
+    shown = f"`{shlex.join(pull_command(tool, tag_ref, '<platform>'))}`"
+    printed = _PULLED_DIGEST.search(pull_output)
+    if printed:
+        digest = printed.group(1)
+        if found and digest not in found:
+            raise ClusterError(
+                f"{tag_ref}: the pull printed Digest: {digest}, but {tool} lists "
+                f"{', '.join(found)} for it\n    fix: " + resolve_fix(tag_ref, mode)
+            )
+        return digest, f"{shown} printed it (Digest:); in `{shlex.join(inspect)}`"
+    if len(found) == 1:
+        return found[0], f"{shown}; the one repository digest of `{shlex.join(inspect)}`"
+    if found and provider.Engine(tool).is_podman:
+        own = commands.run(
+            [tool, "image", "inspect", "--format", "{{.Digest}}", tag_ref], timeout=30, check=False
+        ).stdout.strip()
+        others = [d for d in found if d != own]
+        if own in found and len(others) == 1:
+            return others[0], (
+                f"{shown}; the repository digest of `{shlex.join(inspect)}` that is not the "
+                f"platform manifest's ({own})"
+            )
+    raise ClusterError(
+        f"{tag_ref}: cannot tell which digest the registry served ({tool} lists "
+        f"{', '.join(found) or 'none'})\n    fix: " + resolve_fix(tag_ref, mode)
+    )
+
+
+def ensure_digests(
+    release: CalicoRelease,
+    mode: str,
+    progress: Progress,
+    *,
+    resolve: bool,
+    plat: str | None = None,
+) -> DigestResolution:
+    """``release`` with the digests recorded in the lab folder, and, with ``resolve``, the
+    still missing ones of ``mode`` resolved now: each image pulled by tag on the host, the
+    digest the registry served recorded (``calico-digests.json``, with when and how).
+
+    Without ``resolve`` nothing is pulled: a digest still missing is left to
+    :meth:`CalicoRelease.require_digests` to refuse. A failed pull or an unreadable digest
+    raises :class:`ClusterError` naming the image; the digests resolved before it are kept."""
+    path = calico_digests_path()
+    filled, reused = with_recorded_digests(release, path)
+    missing = filled.missing_digests(mode)
+    if not missing or not resolve:
+        return DigestResolution(filled, (), tuple(e for e in reused if _in(e, filled, mode)), path)
+    plat = plat or platform()
+    tool = provider.detect().tool
+    progress.step(
+        f"resolving {len(missing)} Calico image digest(s) by pulling them by tag ({plat}, "
+        f"{tool}; trusted on first use)",
+        total=len(missing),
+    )
+    resolved: list[RecordedDigest] = []
+    try:
+        for pin in missing:
+            progress.advance(pin.tag_ref)
+            try:
+                done = _pull_one(tool, pin.tag_ref, plat)
+            except CommandFailed as exc:
+                raise ClusterError(
+                    f"cannot resolve the digest of {pin.tag_ref}: `{shlex.join(exc.command)}` "
+                    f"failed ({_last_line(exc)})\n    fix: " + resolve_fix(pin.tag_ref, mode)
+                ) from exc
+            digest, how = served_digest(
+                tool, pin.tag_ref, done.stdout + "\n" + done.stderr, mode=mode
+            )
+            resolved.append(
+                RecordedDigest(
+                    pin.tag_ref,
+                    digest,
+                    datetime.now(UTC).isoformat(timespec="seconds"),
+                    how.replace("<platform>", plat),
+                )
+            )
+    finally:
+        if resolved:
+            record_digests(resolved, path)
+    progress.finish(f"recorded {len(resolved)} digest(s) in {path} (trusted on first use)")
+    result = DigestResolution(
+        filled.with_digests({e.tag_ref: e.digest for e in resolved}),
+        tuple(resolved),
+        tuple(e for e in reused if _in(e, filled, mode)),
+        path,
+    )
+    return result
+
+
+def _in(entry: RecordedDigest, release: CalicoRelease, mode: str) -> bool:
+    pin = release.pin_for(entry.tag_ref)
+    return pin is not None and mode in pin.modes
+
+
+def _last_line(exc: CommandFailed) -> str:
+    text = exc.stderr.strip()
+    return text.splitlines()[-1] if text else f"exit {exc.returncode}"
 
 
 def cache_manifests(release: CalicoRelease, progress: Progress) -> list[Path]:

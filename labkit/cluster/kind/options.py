@@ -36,6 +36,12 @@ class KindOptions:
     """The whole `up` budget; Calico's own CI allows 10-20 minutes for a cold install."""
     calico_version: str = ""
     """``""``: the pinned default release."""
+    resolve_digests: bool = False
+    """Opt-in (``labkit up --resolve-digests``): a Calico image of the install whose pin has
+    no digest is pulled by tag on the host and the digest the registry served is recorded in
+    the lab folder and used (trusted on first use; see
+    :func:`labkit.cluster.kind.images.ensure_digests`). Digests recorded earlier are used
+    whether or not this is set."""
 
     @property
     def context(self) -> str:

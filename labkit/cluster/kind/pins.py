@@ -1,19 +1,31 @@
 """Pinned versions (``clusters/calico/versions.yaml``): kind, node images by digest, Calico
 releases with manifest URLs, sizes and sha256 sums, and the images each install runs, each
 with its digest (or ``null`` with the fix, when no digest could be verified: see
-:meth:`CalicoRelease.require_digests`)."""
+:meth:`CalicoRelease.require_digests`).
+
+Digests resolved on this machine (``labkit up --resolve-digests``, trusted on first use) are
+kept apart, in the lab folder (``calico-digests.json``: :func:`load_recorded_digests`,
+:func:`record_digests`); :func:`with_recorded_digests` fills a release's missing digests from
+them. A digest pinned in ``versions.yaml`` always wins over a recorded one."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from labkit.cluster.labdir import calico_digests_path, folder_error, write_json_atomic
 from labkit.cluster.paths import clusters_dir
 from labkit.errors import ClusterError
+
+log = logging.getLogger(__name__)
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 DIGEST_REF = re.compile(r"^[a-z0-9./-]+:v?[0-9][\w.-]*@sha256:[0-9a-f]{64}$")
@@ -23,6 +35,11 @@ CALICO_MODES = ("operator", "manifest")
 DIGEST_FIX = (
     "on a machine with registry access run `docker buildx imagetools inspect {ref}` (or "
     "`crane digest {ref}`) and set its digest in {source}, with verified: true"
+)
+RESOLVE_FIX = (
+    "or, trusting the registry on first use, `labkit up --calico {mode} --resolve-digests` "
+    "pulls each image by tag here and records the digest it was served in the lab folder "
+    "(calico-digests.json; not pinned in the repository)"
 )
 
 
@@ -118,6 +135,8 @@ class CalicoRelease:
                 + "; labkit deploys Calico images by digest only\n    fix: "
                 + DIGEST_FIX.format(ref=missing[0].tag_ref, source=where)
                 + (" (same for the others)" if len(missing) > 1 else "")
+                + "; "
+                + RESOLVE_FIX.format(mode=mode)
                 + (
                     "; until then `labkit up --calico manifest` uses the pinned images of calico.yaml"
                     if mode == "operator" and all(p.digest for p in self.pins("manifest"))
@@ -125,6 +144,23 @@ class CalicoRelease:
                 )
             )
         return pins
+
+    def missing_digests(self, mode: str) -> tuple[ImagePin, ...]:
+        """The ``mode`` pins without a digest."""
+        return tuple(p for p in self.pins(mode) if p.digest is None)
+
+    def with_digests(self, found: Mapping[str, str]) -> CalicoRelease:
+        """This release with each pin that has no digest given ``found[tag_ref]`` (still
+        ``verified=False``); a pin that has a digest keeps it."""
+        return dataclasses.replace(
+            self,
+            image_pins=tuple(
+                dataclasses.replace(p, digest=found[p.tag_ref])
+                if p.digest is None and p.tag_ref in found
+                else p
+                for p in self.image_pins
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -271,3 +307,118 @@ def load_pins(path: Path | None = None) -> Pins:
         calico_default=str(_get(data, "calico.default", source)),
         calico=tuple(releases),
     )
+
+
+# -- digests resolved on this machine (trusted on first use) -----------------------------------
+RECORD_ABOUT = (
+    "Calico image digests that `labkit up --resolve-digests` resolved by pulling each image by "
+    "tag on this machine: TRUSTED ON FIRST USE, not pinned in clusters/calico/versions.yaml "
+    "and verified by nobody. labkit uses them only for images whose pin has digest: null. "
+    "Delete this file to forget them."
+)
+
+
+@dataclass(frozen=True)
+class RecordedDigest:
+    """One digest resolved here: the image by tag, the digest the registry served, when
+    (UTC, ISO 8601) and how (the commands and which output the digest came from)."""
+
+    tag_ref: str
+    digest: str
+    resolved_at: str
+    how: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"digest": self.digest, "resolved_at": self.resolved_at, "how": self.how}
+
+
+def load_recorded_digests(path: Path | None = None) -> dict[str, RecordedDigest]:
+    """The digests recorded in the lab folder (``calico-digests.json``), by image tag; empty
+    when the file does not exist. A damaged file raises :class:`ClusterError`."""
+    file = path or calico_digests_path()
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ClusterError(
+            f"{file} is damaged ({exc})\n    fix: delete it; `labkit up --resolve-digests` "
+            "resolves the digests again"
+        ) from None
+    except OSError as exc:
+        raise folder_error(file, exc, "read") from None
+    images = data.get("images") if isinstance(data, dict) else None
+    if not isinstance(images, dict):
+        raise ClusterError(
+            f"{file} has no images mapping\n    fix: delete it; `labkit up --resolve-digests` "
+            "resolves the digests again"
+        )
+    found = {}
+    for ref, entry in images.items():
+        digest = entry.get("digest") if isinstance(entry, dict) else None
+        if not TAG_REF.match(str(ref)) or not DIGEST.match(str(digest)):
+            raise ClusterError(
+                f"{file}: images.{ref} must be registry/name:tag with a digest "
+                f"sha256:<64 lowercase hex>, found {digest!r}\n    fix: delete the file; "
+                "`labkit up --resolve-digests` resolves the digests again"
+            )
+        found[str(ref)] = RecordedDigest(
+            str(ref), str(digest), str(entry.get("resolved_at", "")), str(entry.get("how", ""))
+        )
+    return found
+
+
+def record_digests(entries: list[RecordedDigest], path: Path | None = None) -> Path:
+    """Add ``entries`` to the lab folder's record (replacing older entries of the same images);
+    returns the file written."""
+    file = path or calico_digests_path()
+    known = load_recorded_digests(file)
+    known.update({e.tag_ref: e for e in entries})
+    write_json_atomic(
+        file,
+        {"about": RECORD_ABOUT, "images": {ref: e.as_json() for ref, e in sorted(known.items())}},
+    )
+    return file
+
+
+def with_recorded_digests(
+    release: CalicoRelease, path: Path | None = None
+) -> tuple[CalicoRelease, tuple[RecordedDigest, ...]]:
+    """``(release with its missing digests filled from the lab folder's record, the records
+    used)``. A pin of ``versions.yaml`` wins: a recorded digest that differs from it is
+    ignored, with a warning."""
+    recorded = load_recorded_digests(path)
+    used = []
+    for pin in release.image_pins:
+        entry = recorded.get(pin.tag_ref)
+        if entry is None:
+            continue
+        if pin.digest is None:
+            used.append(entry)
+        elif pin.digest != entry.digest:
+            log.warning(
+                "%s: %s is pinned at %s in %s, but %s was recorded here on %s; using the pin",
+                path or calico_digests_path(),
+                pin.tag_ref,
+                pin.digest,
+                release.source or "clusters/calico/versions.yaml",
+                entry.digest,
+                entry.resolved_at,
+            )
+    return release.with_digests({e.tag_ref: e.digest for e in used}), tuple(used)
+
+
+def versions_yaml_lines(
+    entries: list[RecordedDigest] | tuple[RecordedDigest, ...], release: CalicoRelease
+) -> list[str]:
+    """The lines of ``clusters/calico/versions.yaml`` that would pin ``entries`` (one line per
+    image, replacing its ``{digest: null, ...}`` line), still ``verified: false``."""
+    lines = []
+    for entry in entries:
+        pin = release.pin_for(entry.tag_ref)
+        modes = ", ".join(pin.modes) if pin is not None else "operator"
+        lines.append(
+            f"        {entry.tag_ref}: {{digest: {entry.digest}, verified: false, "
+            f"modes: [{modes}]}}"
+        )
+    return lines
