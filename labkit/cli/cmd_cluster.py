@@ -13,6 +13,7 @@ from typing import Any
 
 from labkit.cli import cmd_objects
 from labkit.cli.common import emit_json
+from labkit.errors import ClusterError
 
 
 def register(sub: Any) -> None:
@@ -44,6 +45,16 @@ def register(sub: Any) -> None:
         default=None,
         help="kind: install Calico with the tigera operator or the lighter calico.yaml; "
         "default: the recorded cluster's, else manifest (every image pinned by digest)",
+    )
+    p.add_argument(
+        "--resolve-digests",
+        action="store_true",
+        help="kind (implies --backend kind): for each Calico image of the install whose pin in "
+        "clusters/calico/versions.yaml has no digest (the operator install's, today), pull it "
+        "by tag here, record the digest the registry served in the lab folder "
+        "(calico-digests.json) and deploy it by that digest. TRUSTED ON FIRST USE: not pinned "
+        "in the repository, verified by nobody; labkit prints the versions.yaml lines to pin "
+        "them. Later `labkit up` runs reuse the recorded digests",
     )
     p.add_argument(
         "--recreate",
@@ -94,8 +105,19 @@ def run_up(args: argparse.Namespace) -> int:
     from labkit.cli.progress import TerminalProgress
     from labkit.cluster import lifecycle
 
+    backend = args.backend
+    if args.resolve_digests:
+        if args.context is not None or backend not in ("auto", "kind"):
+            raise ClusterError(
+                "--resolve-digests pulls the Calico images of the kind backend; it cannot be "
+                f"combined with {'--context' if args.context else f'--backend {backend}'}\n"
+                "    fix: drop --resolve-digests, or use `labkit up --backend kind --calico "
+                "operator --resolve-digests`"
+            )
+        backend = "kind"
+        resolve_digests(args.calico, dry_run=args.dry_run)
     result = lifecycle.up(
-        args.backend,
+        backend,
         context=args.context,
         nodes=args.nodes,
         dry_run=args.dry_run,
@@ -110,6 +132,54 @@ def run_up(args: argparse.Namespace) -> int:
     status = lifecycle.status()
     print("\n".join(status.lines()))
     return 0 if status.ready else 1
+
+
+def resolve_digests(calico_mode: str | None, *, dry_run: bool) -> None:
+    """``labkit up --resolve-digests``: resolve (or, with ``dry_run``, list) the digests the
+    kind install still lacks, before ``up`` runs (which then finds them recorded). The mode
+    and release are the ones ``up`` will use: the option, else the recorded cluster's."""
+    from labkit.cli.progress import TerminalProgress
+    from labkit.cluster import lifecycle
+    from labkit.cluster.kind import images
+    from labkit.cluster.kind.options import KindOptions
+    from labkit.cluster.kind.pins import load_pins, with_recorded_digests
+
+    record = lifecycle.read_record() or {}
+    saved = (record.get("options") or {}) if record.get("backend") == "kind" else {}
+    mode = calico_mode or str(saved.get("calico_mode") or KindOptions.calico_mode)
+    release = load_pins().calico_release(str(saved.get("calico_version") or "") or None)
+    if dry_run:
+        missing = with_recorded_digests(release)[0].missing_digests(mode)
+        print(
+            f"--resolve-digests would pull by tag and record (trusted on first use): "
+            f"{', '.join(p.tag_ref for p in missing)}"
+            if missing
+            else f"--resolve-digests: nothing to resolve, every Calico image of the {mode} "
+            "install has a digest (pinned, or recorded in the lab folder)",
+            file=sys.stderr,
+        )
+        return
+    result = images.ensure_digests(release, mode, TerminalProgress(), resolve=True)
+    print_trusted(result, mode)
+
+
+def print_trusted(result: Any, mode: str) -> None:
+    """The loud warning and the versions.yaml lines of ``result``
+    (:class:`labkit.cluster.kind.images.DigestResolution`), on stderr."""
+    if not result.resolved:
+        print(
+            f"--resolve-digests: nothing to resolve, every Calico image of the {mode} install "
+            "has a digest"
+            + (
+                f" ({len(result.reused)} recorded earlier in {result.path})"
+                if result.reused
+                else ""
+            ),
+            file=sys.stderr,
+        )
+        return
+    print("\n" + result.warning(), file=sys.stderr)
+    print("\n".join(result.yaml_lines()) + "\n", file=sys.stderr)
 
 
 def run_down(args: argparse.Namespace) -> int:

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from labkit.errors import ClusterError
+
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
@@ -43,6 +45,14 @@ def register(sub: Any) -> None:
         metavar="VERSION",
         help="a pinned Calico release (default: the pinned default)",
     )
+    p.add_argument(
+        "--resolve-digests",
+        action="store_true",
+        help="pull: first pull each Calico image of the mode whose pin has no digest by tag "
+        "and record the digest the registry served in the lab folder (calico-digests.json), "
+        "as `labkit up --resolve-digests` does; TRUSTED ON FIRST USE, not pinned in the "
+        "repository",
+    )
     p.add_argument("--name", default="labkit", help="kind cluster to load into (load)")
     p.set_defaults(handler=run)
 
@@ -52,11 +62,21 @@ def run(args: argparse.Namespace) -> int:
     from labkit.cluster import doctor
     from labkit.cluster.kind import images
     from labkit.cluster.kind.cluster import KindOptions, effective_node_image, kind_clusters
-    from labkit.cluster.kind.pins import load_pins
+    from labkit.cluster.kind.pins import load_pins, with_recorded_digests
     from labkit.cluster.paths import lab_home
 
+    if args.resolve_digests and args.action != "pull":
+        raise ClusterError(
+            f"--resolve-digests goes with `labkit images pull`, not {args.action}\n    fix: "
+            f"`labkit images pull --calico-mode {args.calico_mode} --resolve-digests`"
+        )
     pins = load_pins()
     release = pins.calico_release(args.calico_version or None)
+    if args.resolve_digests:
+        from labkit.cli.cmd_cluster import print_trusted
+
+        result = images.ensure_digests(release, args.calico_mode, TerminalProgress(), resolve=True)
+        print_trusted(result, args.calico_mode)
     options = KindOptions(
         name=args.name, calico_mode=args.calico_mode, calico_version=args.calico_version
     )
@@ -65,10 +85,23 @@ def run(args: argparse.Namespace) -> int:
     archive: Path = args.archive or lab_home() / "images" / "labkit-images.tar"
     if args.action == "list":
         print("\n".join(wanted))
-        missing = [p.tag_ref for p in release.pins(args.calico_mode) if p.digest is None]
+        filled, trusted = with_recorded_digests(release)
+        missing = [p.tag_ref for p in filled.missing_digests(args.calico_mode)]
+        trusted = tuple(
+            e for e in trusted if e.tag_ref in {p.tag_ref for p in release.pins(args.calico_mode)}
+        )
+        if trusted:
+            print(
+                "digests TRUSTED ON FIRST USE (recorded in the lab folder by "
+                "--resolve-digests, not pinned in the repository): "
+                + ", ".join(f"{e.tag_ref} ({e.resolved_at})" for e in trusted),
+                file=sys.stderr,
+            )
         if missing:
             print(
-                f"no digest pinned (labkit up refuses these): {', '.join(missing)}",
+                f"no digest pinned (labkit up refuses these): {', '.join(missing)}; "
+                f"`labkit images pull --calico-mode {args.calico_mode} --resolve-digests` "
+                "resolves them (trusted on first use)",
                 file=sys.stderr,
             )
         return 0

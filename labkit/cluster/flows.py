@@ -17,9 +17,15 @@
   ``source_name``, ``dest_namespace``, ``dest_name``, ``protocol``, ``dest_port``,
   ``reporter``, ``policies.enforced[]`` with ``kind``, ``namespace``, ``name``, ``tier``,
   ``action``). :func:`parse_whisker_flows` turns one response into records;
-  :func:`read_whisker_flows` fetches it through the API server's service proxy. The path,
-  service name and port follow Calico 3.30's Whisker and are not verified against a live
-  cluster here (see the report of issue 9).
+  :func:`read_whisker_flows` fetches it through the API server's service proxy. Checked
+  against the sources of Calico v3.32.1 and tigera/operator v1.42.3 (not against a live
+  cluster: no Docker here): the operator renders Service ``calico-system/whisker`` on port
+  8081 (``pkg/render/whisker/component.go``), whose nginx sends ``/whisker-backend/`` to the
+  backend on port 3002, where ``FlowsPath = "/flows"`` answers GET with ``{"total",
+  "items"}`` (``whisker-backend/pkg/apis/v1/flows.go``). A risk the live job must settle: the
+  operator also renders the Calico policy ``calico-system.whisker`` (Ingress and Egress, no
+  ingress rule), which may deny the API server's proxied connection to the pod; Calico's own
+  README reaches Whisker with ``kubectl port-forward`` instead, which the policy does not see.
 """
 
 from __future__ import annotations

@@ -483,13 +483,21 @@ def apply(
     """Validate, then apply manifests (a path, YAML text or an object); nothing is applied
     when one object is invalid."""
     lab = cluster()
-    report = lab.apply(source)
+    report = _with_rbac_sandbox(lab).apply(source)
     shown = source if isinstance(source, (str, Path)) and "\n" not in str(source) else "FILE.yaml"
     commands = _kubectl_commands.for_step("apply", shown)
     where = _learner_namespace(lab, (*report.applied, *report.unchanged))
     if where is not None:  # a learner's objects in one namespace: its real name
         commands = replace(commands, lines=(_kubectl_commands.apply(shown, where),))
     return Done.applied(report, commands)
+
+
+def _with_rbac_sandbox(lab: LabCluster) -> LabCluster:
+    """A workshop learner's lab keeps the lesson's RBAC objects in the learner's private RBAC
+    sandbox (the shared cluster refuses them, as ``labkit apply`` does); any other lab as is."""
+    from labkit.cluster.workshop.learner import LearnerCluster
+
+    return lab.with_rbac_sandbox() if isinstance(lab, LearnerCluster) else lab
 
 
 def _learner_namespace(lab: LabCluster, titles: Sequence[str]) -> str | None:

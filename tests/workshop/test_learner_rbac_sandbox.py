@@ -37,7 +37,7 @@ def test_rbac_goes_to_the_sandbox_and_the_rest_to_the_cluster(workshop, learner_
     text = str(done)
     # the shared cluster got the policy and no RBAC object at all
     assert sum(1 for k in _kinds(host) if k in RBAC_KINDS) == rbac_before
-    alice = LearnerCluster(host, ws, "alice")
+    alice = LearnerCluster(host, ws, "alice").with_rbac_sandbox()
     assert "lock" in {p.name for p in alice.policies()}
     # the sandbox holds the four, in logical names, and the report says so in one line
     kept = alice.rbac_objects()
@@ -63,7 +63,7 @@ def test_rbac_goes_to_the_sandbox_and_the_rest_to_the_cluster(workshop, learner_
 
 def test_a_refused_object_keeps_the_whole_batch_out(workshop) -> None:  # type: ignore[no-untyped-def]
     host, ws = workshop(["alice", "bob"])
-    alice = LearnerCluster(host, ws, "alice")
+    alice = LearnerCluster(host, ws, "alice").with_rbac_sandbox()
     before = [e["object"] for e in host.entries()]
     bad = POLICY.replace("namespace: my-segment", "namespace: default")
     with pytest.raises(ValidationFailed):
@@ -85,7 +85,7 @@ roleRef: {kind: ClusterRole, name: admin, apiGroup: rbac.authorization.k8s.io}
 
 def test_reset_and_delete_empty_the_sandbox(workshop) -> None:  # type: ignore[no-untyped-def]
     host, ws = workshop(["alice", "bob"])
-    alice = LearnerCluster(host, ws, "alice")
+    alice = LearnerCluster(host, ws, "alice").with_rbac_sandbox()
     report = alice.apply(TEAM_RBAC)
     assert report.applied and not report.unchanged
     again = alice.apply(TEAM_RBAC)
@@ -99,7 +99,7 @@ def test_reset_and_delete_empty_the_sandbox(workshop) -> None:  # type: ignore[n
 
 def test_the_cli_says_where_the_answer_comes_from(workshop, learner_env, capsys) -> None:  # type: ignore[no-untyped-def]
     host, ws = workshop(["alice", "bob"])
-    LearnerCluster(host, ws, "alice").apply(TEAM_RBAC)
+    LearnerCluster(host, ws, "alice").with_rbac_sandbox().apply(TEAM_RBAC)
     learner_env("ws1", "alice")
     args = ["auth", "can-i", "patch", "networkpolicies", "-n", "my-segment"]
     code = main([*args, "--as", "alice", "--as-group", "segment-team"])

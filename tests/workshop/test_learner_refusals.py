@@ -42,18 +42,26 @@ apiVersion: v1
 kind: Namespace
 metadata: {name: my-own-place}
 """,
+    "clusterrole": """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: power}
+rules: [{apiGroups: [""], resources: [namespaces], verbs: [patch]}]
+""",
 }
 FIELDS = {
     "default": "metadata.namespace",
     "globalpolicy": "kind",
-    "role-elsewhere": "metadata.namespace",
+    "role-elsewhere": "kind",  # the backend (labkit apply) writes no RBAC at all
     "namespace": "metadata.name",
+    "clusterrole": "kind",
 }
 OBJECTS = {
     "default": "NetworkPolicy default/elsewhere",
     "globalpolicy": "GlobalNetworkPolicy",
     "role-elsewhere": "Role default/power",
     "namespace": "Namespace my-own-place",
+    "clusterrole": "ClusterRole power",
 }
 
 
@@ -168,3 +176,18 @@ def test_reset_removes_only_what_the_learner_added(workshop) -> None:  # type: i
         o["kind"] for o in _stored(host) if o["metadata"].get("namespace") == "ws1-alice-trusted"
     }
     assert {"ResourceQuota", "LimitRange", "Role", "RoleBinding"} <= kinds
+
+
+def test_the_backend_refuses_rbac_and_points_lessons_to_the_sandbox(workshop, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``labkit apply`` (the backend) never writes RBAC for a learner, cluster-scoped or not;
+    the notebook facade's sandbox is an explicit opt-in (with_rbac_sandbox)."""
+    host, ws = workshop(["alice"])
+    alice = LearnerCluster(host, ws, "alice")
+    with pytest.raises(ValidationFailed) as caught:
+        alice.apply(BAD["clusterrole"])
+    issue = caught.value.issues[0]
+    assert "cluster-scoped" in issue.detail and "RBAC sandbox" in issue.hint
+    assert alice.rbac_objects() == []
+    report = alice.with_rbac_sandbox().apply(BAD["clusterrole"])
+    assert any("private RBAC sandbox" in w for w in report.warnings)
+    assert [o.kind for o in alice.rbac_objects()] == ["ClusterRole"]

@@ -194,7 +194,7 @@ class DigestResolution:
 
 
 def served_digest(
-    tool: str, tag_ref: str, pull_output: str, *, mode: str = "operator"
+    tool: str, tag_ref: str, pull_output: str, *, mode: str = "operator", plat: str = ""
 ) -> tuple[str, str]:
     """``(digest, how)``: the digest the registry served when ``tag_ref`` was pulled (see
     the module docstring); :class:`ClusterError` naming the image when it cannot be told."""
@@ -218,7 +218,7 @@ def served_digest(
         name, _, digest = str(entry).partition("@")
         if name in names and DIGEST.match(digest) and digest not in found:
             found.append(digest)
-    shown = f"`{shlex.join(pull_command(tool, tag_ref, '<platform>'))}`"
+    shown = f"`{shlex.join(pull_command(tool, tag_ref, plat or 'linux/<arch>'))}`"
     printed = _PULLED_DIGEST.search(pull_output)
     if printed:
         digest = printed.group(1)
@@ -285,14 +285,14 @@ def ensure_digests(
                     f"failed ({_last_line(exc)})\n    fix: " + resolve_fix(pin.tag_ref, mode)
                 ) from exc
             digest, how = served_digest(
-                tool, pin.tag_ref, done.stdout + "\n" + done.stderr, mode=mode
+                tool, pin.tag_ref, done.stdout + "\n" + done.stderr, mode=mode, plat=plat
             )
             resolved.append(
                 RecordedDigest(
                     pin.tag_ref,
                     digest,
                     datetime.now(UTC).isoformat(timespec="seconds"),
-                    how.replace("<platform>", plat),
+                    how,
                 )
             )
     finally:

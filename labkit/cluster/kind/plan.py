@@ -6,7 +6,7 @@ from labkit.cluster import doctor
 from labkit.cluster.kind import images
 from labkit.cluster.kind.config import load_config
 from labkit.cluster.kind.options import KindOptions, create_command, effective_node_image
-from labkit.cluster.kind.pins import load_pins
+from labkit.cluster.kind.pins import load_pins, with_recorded_digests
 from labkit.cluster.kubectl import Kubectl
 
 
@@ -78,14 +78,21 @@ def plan_text(options: KindOptions) -> str:
         "images:",
         *("  " + i for i in images.lab_images(pins, release, options.calico_mode, image)),
     ]
-    missing = [p.tag_ref for p in release.pins(options.calico_mode) if p.digest is None]
+    filled, recorded = with_recorded_digests(release)
+    missing = [p.tag_ref for p in filled.pins(options.calico_mode) if p.digest is None]
     unverified = [
         p.tag_ref for p in release.pins(options.calico_mode) if p.digest and not p.verified
     ]
     if missing:
         lines.append(
-            "NO DIGEST PINNED (up refuses until set in clusters/calico/versions.yaml): "
-            + ", ".join(missing)
+            "NO DIGEST PINNED (up refuses until set in clusters/calico/versions.yaml, or "
+            "until `labkit up --calico operator --resolve-digests` resolves them, trusted on "
+            "first use): " + ", ".join(missing)
+        )
+    if recorded:
+        lines.append(
+            "digests resolved on first use (not pinned in the repository; see "
+            "calico-digests.json in the lab folder): " + ", ".join(r.tag_ref for r in recorded)
         )
     if unverified or not pins.agnhost_verified:
         lines.append(

@@ -219,6 +219,17 @@ class LogicalRunner:
         ]
 
 
+def _sandbox_hint(issue: Issue) -> Issue:
+    """A refused RBAC kind's issue, with where a lesson can try it instead."""
+    if issue.field != "kind" or not any(issue.object.startswith(f"{kind} ") for kind in RBAC_KINDS):
+        return issue
+    return replace(
+        issue,
+        hint=f"{issue.hint}; in a notebook, lab.apply keeps RBAC objects in your private RBAC "
+        "sandbox, where lab.can_i evaluates them",
+    )
+
+
 def _refusal(obj: str, field: str, detail: str, hint: str, value: str | None = None) -> Issue:
     return Issue("<workshop>", obj, field, "Forbidden", detail, value=value, hint=hint)
 
@@ -239,6 +250,21 @@ class LearnerCluster(LabCluster):
             or LabCluster.kubernetes_version
         )
         self._cached: tuple[object, Snapshot] | None = None
+        self.sandbox_rbac = False
+        """Off: RBAC kinds are refused like every kind a learner may not write (cluster-scoped
+        ones included), as ``labkit apply`` does. On (:meth:`with_rbac_sandbox`, what the
+        notebook facade uses so the who-may-change-policies lesson runs in a workshop): they
+        go to the learner's private RBAC sandbox instead, and the report says so."""
+
+    def with_rbac_sandbox(self) -> LearnerCluster:
+        """This learner's cluster, RBAC objects kept in the private sandbox (see
+        :attr:`sandbox_rbac`)."""
+        found = copy.copy(self)
+        found.sandbox_rbac = True
+        return found
+
+    def _sandboxed(self, raw: RawObject) -> bool:
+        return self.sandbox_rbac and is_rbac(raw)
 
     @property
     def folder(self) -> Path:
@@ -315,9 +341,11 @@ class LearnerCluster(LabCluster):
         """Every refusal of the batch at once (nothing is applied when there is one). RBAC
         objects go to the sandbox: a Role or RoleBinding must be in one of the learner's
         namespaces there too."""
-        rbac = [o for o in objects if is_rbac(o)]
-        objects = [o for o in objects if not is_rbac(o)]
+        rbac = [o for o in objects if self._sandboxed(o)]
+        objects = [o for o in objects if not self._sandboxed(o)]
         issues = self.space.refusals(objects, allowed_kinds=LEARNER_KINDS)
+        if not self.sandbox_rbac:
+            issues = [_sandbox_hint(issue) for issue in issues]
         mine = self.space.logical_namespaces
         for raw in rbac:
             if raw.kind in ("Role", "RoleBinding") and raw.namespace not in mine:
@@ -400,8 +428,8 @@ class LearnerCluster(LabCluster):
         rest to the shared cluster (all or nothing); the sandbox is written only once the
         cluster took its part."""
         self._check_batch(objects)
-        rbac = [o for o in objects if is_rbac(o)]
-        rest = [o for o in objects if not is_rbac(o)]
+        rbac = [o for o in objects if self._sandboxed(o)]
+        rest = [o for o in objects if not self._sandboxed(o)]
         sandbox = self.rbac_sandbox
         planned, kept = sandbox.planned(rbac) if rbac else ([], ApplyReport())
         report = ApplyReport()
