@@ -240,6 +240,18 @@ class KubeApi:
     ) -> Listing:
         return self._list(resource(plural), namespace, label_selector, field_selector)
 
+    def list_resource(
+        self,
+        res: Resource,
+        namespace: str | None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> Listing:
+        """:meth:`list` for a resource outside the inventory's (ServiceAccounts, Roles, walls:
+        what a workshop counts and deletes by selector)."""
+        return self._list(res, namespace, label_selector, field_selector)
+
     def _list(
         self,
         res: Resource,

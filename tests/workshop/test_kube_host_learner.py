@@ -428,12 +428,22 @@ def test_delete_and_label_stay_in_alices_namespaces(pod: Pod) -> None:
     assert learner.delete("NetworkPolicy", "never-was", namespace="my-segment") is False
     sent = writes(pod.requests_since(start))
 
+    # a delete lists by the learner's labels and the name, then deletes what was listed:
+    # what does not carry alice's labels (or does not exist) is never asked for by name
     assert [(r.method, r.path) for r in sent] == [
         ("PATCH", "/api/v1/namespaces/ws1-alice-trusted"),
         ("PATCH", "/api/v1/namespaces/ws1-alice-my-segment/pods/frontend"),
         ("DELETE", NP_PATH.format("deny-all")),
-        ("DELETE", NP_PATH.format("never-was")),
     ]
+    lists = [
+        r.query
+        for r in pod.requests_since(start)
+        if r.method == "GET" and r.path.endswith("/networkpolicies")
+    ]
+    assert {
+        "labelSelector": "labkit.dev/workshop=ws1,labkit.dev/learner=alice",
+        "fieldSelector": "metadata.name=never-was",
+    }.items() <= lists[-1].items()
     assert sent[0].content_type == "application/merge-patch+json"
     assert sent[0].body == {"metadata": {"labels": {"env": "prod"}}}
     trusted = pod.store.find("Namespace", "ws1-alice-trusted")
@@ -703,3 +713,25 @@ def test_predictions_never_wait(
     assert clock.sleeps == []
     assert len(fake.calls) == before  # no exec for a prediction
     assert not any("the live matrix waits" in r.getMessage() for r in caplog.records)
+
+
+def test_reset_in_a_pod_deletes_by_the_learners_selector_through_the_client(pod: Pod) -> None:
+    """``lab.reset()`` in a notebook pod (no kubectl): alice's extra policy goes, listed and
+    deleted by her label selector in her own namespaces; bob's lab is not asked about."""
+    learner = pod.learner()
+    learner.apply(network_policy("deny-all", "my-segment"))
+    start = len(pod.pool.requests)
+    learner.reset()
+    sent = pod.requests_since(start)
+    assert pod.store.find("NetworkPolicy", "deny-all", "ws1-alice-my-segment") is None
+    assert [(r.method, r.path) for r in writes(sent) if r.method == "DELETE"] == [
+        ("DELETE", NP_PATH.format("deny-all"))
+    ]
+    listed = [r for r in sent if r.method == "GET" and "labelSelector" in r.query]
+    assert listed and all(
+        r.query["labelSelector"] == "labkit.dev/workshop=ws1,labkit.dev/learner=alice"
+        and "/namespaces/ws1-alice-" in r.path
+        for r in listed
+    )
+    strays = [r.path for r in sent if not learners_own_request(r)]
+    assert not strays, strays

@@ -548,10 +548,33 @@ class KubeHost:
         namespace: str | None = None,
         field_selector: str = "",
     ) -> list[Key]:
-        """Listed by the API server with the label selector (``kubectl get -l``)."""
+        """Listed by the API server with the label selector: ``kubectl get -l`` where labkit
+        writes with kubectl, else the official client's list with the same selectors (a
+        learner's notebook pod has no kubectl)."""
+        from labkit.cluster.writes import kubectl_writes_chosen
+
         found: list[Key] = []
+        lister = getattr(self.cluster.reads, "list_resource", None)
         for kind in kinds:
             res = resource_of(kind)
+            if lister is not None and not kubectl_writes_chosen(self.cluster.kubectl):
+                listing = lister(
+                    res,
+                    namespace if res.namespaced else None,
+                    label_selector=selector,
+                    field_selector=field_selector or None,
+                )
+                found += [
+                    (
+                        res.kind,
+                        str((i.get("metadata") or {}).get("namespace") or "")
+                        if res.namespaced
+                        else "",
+                        str((i.get("metadata") or {}).get("name", "")),
+                    )
+                    for i in listing.items
+                ]
+                continue
             args = ["get", res.kubectl_name, "-l", selector, "--ignore-not-found"]
             args += ["--field-selector", field_selector] if field_selector else []
             if res.namespaced:

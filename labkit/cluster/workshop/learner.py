@@ -517,7 +517,13 @@ class LearnerCluster(LabCluster):
         if rbac is not None:
             return self.rbac_sandbox.delete(rbac, namespace, name)
         found, real = self._where(kind, namespace, name, "delete")
-        return self.host.delete(found, real, name)
+        # by the learner's label selector and the name: only what carries this learner's
+        # labels can go, whatever the name says
+        deleted = self.host.delete_selected(
+            self.space.selector(), (found,), namespace=real, field_selector=f"metadata.name={name}"
+        )
+        self._cached = None
+        return deleted > 0
 
     def label(
         self, kind: str, name: str, labels: Mapping[str, str | None], namespace: str = "default"
