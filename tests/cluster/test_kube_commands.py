@@ -250,7 +250,10 @@ def test_existing_cluster_cleanup_deletes_only_labelled_objects(fake_tools: Fake
     assert len(calls) == 2
     for argv in calls:
         assert argv[:2] == ["--context", "prod-eu"]  # no --kubeconfig: the user's own
-        assert "-l" in argv and argv[argv.index("-l") + 1] == "labkit.dev/managed=true,!labkit.dev/workshop"
+        assert (
+            "-l" in argv
+            and argv[argv.index("-l") + 1] == "labkit.dev/managed=true,!labkit.dev/workshop"
+        )
     assert calls[0][3].startswith("networkpolicies.networking.k8s.io,services,pods,")
     assert calls[1][3] == "namespaces"
 
