@@ -24,7 +24,12 @@ def register(sub: Any) -> None:
         "topology. --backend auto takes kind + Calico when Docker, kind and kubectl are usable, "
         "else the simulated cluster, and says why.",
     )
-    p.add_argument("--backend", choices=("auto", "kind", "existing", "simulated"), default="auto")
+    p.add_argument(
+        "--backend",
+        choices=("auto", "kind", "existing", "simulated", "workshop"),
+        default="auto",
+        help="workshop: back to a workshop learner's lab (after a private simulated one)",
+    )
     p.add_argument(
         "--context",
         metavar="NAME",

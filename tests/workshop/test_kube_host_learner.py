@@ -47,7 +47,7 @@ from labkit.cluster.topology import LAB_NAMESPACES, LAB_PODS, kube_system_manife
 from labkit.cluster.topology import topology_manifests as topology
 from labkit.cluster.waits import VirtualClock
 from labkit.cluster.workshop import host as host_module
-from labkit.cluster.workshop import identity
+from labkit.cluster.workshop import identity, session
 from labkit.cluster.workshop import learner as learner_module
 from labkit.cluster.workshop.host import KubeHost
 from labkit.cluster.workshop.learner import LearnerCluster
@@ -216,6 +216,7 @@ def pod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pod:
     monkeypatch.setattr(urllib3, "PoolManager", lambda *a, **k: pool)
     # each test its own per-learner limiters (they are per process), on a virtual clock
     monkeypatch.setattr(host_module, "_EXEC_LIMITERS", {})
+    monkeypatch.setattr(session, "_FOUND_IN_POD", {})  # each test's pod finds itself afresh
     monkeypatch.setattr(learner_module, "_LIMITERS", {})
     found = Pod(pool, store, namespace_file)
     found.review_says(ALICE_USER)
@@ -735,3 +736,17 @@ def test_reset_in_a_pod_deletes_by_the_learners_selector_through_the_client(pod:
     )
     strays = [r.path for r in sent if not learners_own_request(r)]
     assert not strays, strays
+
+
+def test_a_pod_finds_its_workshop_and_learner_once(pod: Pod) -> None:
+    """Three requests the first time (ConfigMap, SelfSubjectReview, version), none after: a
+    notebook's every lab call must not ask the API server who it is again."""
+    first = session.find_learner()
+    assert first is not None and first.learner == "alice"
+    start = len(pod.pool.requests)
+    again = session.find_learner()
+    assert again is not None and again.learner == "alice"
+    assert pod.requests_since(start) == []
+    session.forget_pod_identity()
+    assert session.find_learner() is not None
+    assert len(pod.requests_since(start)) == 3

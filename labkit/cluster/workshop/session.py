@@ -28,6 +28,7 @@ from labkit.model.workshop import (
     LEARNER_ENV,
     WORKSHOP_CONFIGMAP,
     WORKSHOP_ENV,
+    Workshop,
     WorkshopError,
 )
 
@@ -97,6 +98,12 @@ def in_cluster_learner() -> LearnerCluster | None:
     namespace = pod_namespace()
     if not namespace:
         return None
+    known = _FOUND_IN_POD.get(namespace)
+    if known is not None:  # who this pod is does not change while it runs
+        workshop, learner, version = known
+        cluster = ExistingCluster(None)
+        cluster.kubernetes_version = version
+        return LearnerCluster(KubeHost(cluster), workshop, learner)
     cluster = ExistingCluster(None)
     try:
         data = read_workshop(cluster.reads, namespace)
@@ -111,4 +118,15 @@ def in_cluster_learner() -> LearnerCluster | None:
         cluster.kubernetes_version = cluster._server_minor()
     except ClusterError as exc:
         log.info("server version unknown: %s", str(exc).splitlines()[0])
+    _FOUND_IN_POD[namespace] = (workshop, learner, cluster.kubernetes_version)
     return LearnerCluster(KubeHost(cluster), workshop, learner)
+
+
+_FOUND_IN_POD: dict[str, tuple[Workshop, str, str]] = {}
+"""The workshop, learner and server version this notebook pod found, by the pod's namespace:
+found once per process (three requests), not on every lab call of 200 learners."""
+
+
+def forget_pod_identity() -> None:
+    """Look the workshop and the learner up again on the next call (tests; a changed hook)."""
+    _FOUND_IN_POD.clear()
