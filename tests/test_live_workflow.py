@@ -253,3 +253,13 @@ def test_only_the_workshop_job_runs_the_workshop_live_tests() -> None:
         named = re.findall(r"(?<!=)tests/live/test_\w+\.py", run)
         assert named or "--ignore=tests/live/test_workshop_live.py" in run, job_id
         assert "tests/live/test_workshop_live.py" not in named, job_id
+
+
+def test_the_operator_install_resolves_the_digests_versions_yaml_lacks() -> None:
+    """Calico's operator install (Goldmane and Whisker for lesson 10) has images without a
+    pinned digest: the job resolves them on first use, as a user would, rather than failing."""
+    text = job_text("lab")
+    up = next(
+        line for line in text.splitlines() if "labkit -v up --backend kind --nodes ${{" in line
+    )
+    assert "matrix.calico == 'operator' && '--resolve-digests'" in up
