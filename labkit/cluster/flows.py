@@ -17,15 +17,30 @@
   ``source_name``, ``dest_namespace``, ``dest_name``, ``protocol``, ``dest_port``,
   ``reporter``, ``policies.enforced[]`` with ``kind``, ``namespace``, ``name``, ``tier``,
   ``action``). :func:`parse_whisker_flows` turns one response into records;
-  :func:`read_whisker_flows` fetches it through the API server's service proxy. Checked
-  against the sources of Calico v3.32.1 and tigera/operator v1.42.3 (not against a live
-  cluster: no Docker here): the operator renders Service ``calico-system/whisker`` on port
-  8081 (``pkg/render/whisker/component.go``), whose nginx sends ``/whisker-backend/`` to the
-  backend on port 3002, where ``FlowsPath = "/flows"`` answers GET with ``{"total",
-  "items"}`` (``whisker-backend/pkg/apis/v1/flows.go``). A risk the live job must settle: the
-  operator also renders the Calico policy ``calico-system.whisker`` (Ingress and Egress, no
-  ingress rule), which may deny the API server's proxied connection to the pod; Calico's own
-  README reaches Whisker with ``kubectl port-forward`` instead, which the policy does not see.
+  :func:`read_whisker_flows` fetches it through the API server's service proxy, and when that
+  fails through a port-forward to the whisker pod. Checked against the sources of Calico
+  v3.32.1 and tigera/operator v1.42.3 (not against a live cluster: no Docker here): the
+  operator renders Service ``calico-system/whisker`` on port 8081, selecting ``k8s-app:
+  whisker`` (``pkg/render/whisker/component.go``; the operator's
+  ``setStandardSelectorAndLabels`` puts that label on the Deployment's pods), whose nginx
+  listens on 8081 and sends ``/whisker-backend/`` to the backend on port 3002
+  (``pkg/render/whisker/nginx.conf``), where ``FlowsPath = "/flows"`` answers GET with
+  ``{"total", "items"}`` (``whisker-backend/pkg/apis/v1/flows.go``).
+
+  Two ways in, neither verified on a live cluster. The operator also renders the Calico
+  policy ``calico-system.whisker`` (Ingress and Egress, no ingress rule), which most likely
+  denies the API server's proxied connection to the pod (certainly from another node). So
+  the service proxy first (``kubectl get --raw``, bounded by :data:`PROXY_TIMEOUT_S`); when
+  that call fails (a timeout, 503 "no endpoints available" or "error trying to reach
+  service", a refused connection, no kubectl), the same path on port 8081 of a Running pod
+  labelled ``k8s-app=whisker``, through a port-forward of the official client
+  (:meth:`labkit.cluster.kube_api.KubeApi.http_get_via_port_forward`; without the client
+  the error says how to forward by hand). That connection enters the pod's network
+  namespace from the kubelet, as ``kubectl port-forward -n calico-system service/whisker
+  8081:8081`` in Calico's README does, so the policy does not see it. The log says which
+  way answered. Once the port-forward has answered, later reads of the same cluster
+  (kubeconfig and context) in this process try it first and keep the proxy as the
+  fallback: a proxy that always times out costs its wait once, not on every read.
 """
 
 from __future__ import annotations
@@ -56,6 +71,18 @@ past twice that many lines of this size."""
 
 WHISKER_SERVICE = "calico-system/whisker:8081"
 WHISKER_FLOWS_PATH = "whisker-backend/flows"
+WHISKER_POD_SELECTOR = "k8s-app=whisker"
+WHISKER_POD_PORT = 8081
+"""Where nginx listens in the whisker pod (the Service's port 8081 maps to it)."""
+PROXY_TIMEOUT_S = 20.0
+"""Seconds the service proxy gets before the port-forward is tried (without a bound, a
+proxied connection that the pod's policy drops holds the read for kubectl's own timeout)."""
+PORT_FORWARD_TIMEOUT_S = 30.0
+VIA_PROXY = "the API server's service proxy"
+VIA_PORT_FORWARD = "a port-forward to the whisker pod"
+_PORT_FORWARD_FIRST: set[tuple[str, str]] = set()
+"""The clusters (kubeconfig, context) whose Whisker answered through the port-forward in this
+process: their next read tries it first."""
 
 
 @dataclass(frozen=True)
@@ -239,17 +266,77 @@ def parse_whisker_flows(response: Mapping[str, Any] | Sequence[Any]) -> list[Flo
     return sorted(records, key=lambda r: r.time)
 
 
-def read_whisker_flows(get_raw: Callable[[str], str], limit: int | None = None) -> list[FlowRecord]:
-    """Flows from Goldmane via the Whisker backend, through ``get_raw`` (``kubectl get --raw
-    PATH``): the API server's service proxy to :data:`WHISKER_SERVICE`."""
+def read_whisker_flows(
+    get_raw: Callable[[str], str],
+    limit: int | None = None,
+    *,
+    port_forward: Callable[[str], str] | None = None,
+    port_forward_first: bool = False,
+) -> list[FlowRecord]:
+    """Flows from Goldmane via the Whisker backend: through ``get_raw`` (``kubectl get --raw
+    PATH``: the API server's service proxy to :data:`WHISKER_SERVICE`), and when that raises
+    :class:`ClusterError`, through ``port_forward`` (a GET of the pod's own path,
+    ``/whisker-backend/flows``, on :data:`WHISKER_POD_PORT`); with ``port_forward_first``
+    the other way round. The log says which way answered; when neither does, the error
+    gives both reasons."""
     namespace, _, service = WHISKER_SERVICE.partition("/")
-    path = f"/api/v1/namespaces/{namespace}/services/{service}/proxy/{WHISKER_FLOWS_PATH}"
+    proxy_path = f"/api/v1/namespaces/{namespace}/services/{service}/proxy/{WHISKER_FLOWS_PATH}"
+    pod_path = f"/{WHISKER_FLOWS_PATH}"
+    ways: list[tuple[str, str, Callable[[], str]]] = [
+        (VIA_PROXY, proxy_path, lambda: get_raw(proxy_path))
+    ]
+    if port_forward is not None:
+        forward = port_forward
+        via_pod = (VIA_PORT_FORWARD, pod_path, lambda: forward(pod_path))
+        ways = [via_pod, *ways] if port_forward_first else [*ways, via_pod]
+    way, path, answer = _first_answer(ways)
     try:
-        response = json.loads(get_raw(path))
+        response = json.loads(answer)
     except ValueError as exc:
-        raise ClusterError(f"the Whisker flow API ({path}) did not answer JSON: {exc}") from None
+        raise ClusterError(
+            f"the Whisker flow API ({path}, through {way}) did not answer JSON: {exc}"
+        ) from None
     records = parse_whisker_flows(response)
     return records[-limit:] if limit else records
+
+
+def _first_answer(ways: Sequence[tuple[str, str, Callable[[], str]]]) -> tuple[str, str, str]:
+    """The way, path and answer of the first of ``ways`` that answers; with a single way its
+    own error, else one error with every way's reason and their fixes."""
+    failed: list[tuple[str, ClusterError]] = []
+    for way, path, fetch in ways:
+        try:
+            answer = fetch()
+        except ClusterError as exc:
+            if len(ways) == 1:
+                raise
+            reason, _ = _reason_and_fixes(exc)
+            log.warning("Calico's flow logs did not answer through %s: %s", way, reason)
+            failed.append((way, exc))
+            continue
+        log.info("Calico's flow logs (%s) read through %s", path, way)
+        return way, path, answer
+    lines = ["Calico's flow logs (Goldmane, through Whisker) did not answer:"]
+    fixes: list[str] = []
+    for way, error in failed:
+        reason, found = _reason_and_fixes(error)
+        lines.append(f"    through {way}: {reason}")
+        fixes += [f for f in found if f not in fixes]
+    lines += [f"    fix: {f}" for f in fixes or [WHISKER_HINT]]
+    raise ClusterError("\n".join(lines))
+
+
+def _reason_and_fixes(exc: ClusterError) -> tuple[str, list[str]]:
+    """An error's message as one line, and its ``fix:`` lines apart."""
+    reason: list[str] = []
+    fixes: list[str] = []
+    for line in str(exc).splitlines():
+        text = line.strip()
+        if text.startswith("fix:"):
+            fixes.append(text.removeprefix("fix:").strip())
+        elif text:
+            reason.append(text)
+    return " ".join(reason) or type(exc).__name__, fixes
 
 
 WHISKER_HINT = (
@@ -257,11 +344,41 @@ WHISKER_HINT = (
     "tigera operator with the Goldmane and Whisker resources); on this cluster they did not "
     "answer. `kubectl get pods -n calico-system` shows whether goldmane and whisker run"
 )
+NO_CLIENT_PORT_FORWARD = (
+    "a port-forward to the whisker pod needs the official Kubernetes client, which is not "
+    "installed\n    fix: pip install 'labkit[lab]'; or forward by hand: `kubectl "
+    "port-forward -n calico-system service/whisker 8081:8081`, then open "
+    "http://localhost:8081/whisker-backend/flows (Whisker's UI is http://localhost:8081)"
+)
+
+
+def whisker_port_forward(reads: object) -> Callable[[str], str]:
+    """A GET of a path of the whisker pod through a port-forward of ``reads`` (a
+    :class:`labkit.cluster.kube_api.KubeApi`); without the official client, a callable that
+    raises :data:`NO_CLIENT_PORT_FORWARD`."""
+    get = getattr(reads, "http_get_via_port_forward", None)
+    namespace = WHISKER_SERVICE.partition("/")[0]
+
+    def forward(path: str) -> str:
+        if get is None:
+            raise ClusterError(NO_CLIENT_PORT_FORWARD)
+        answer = get(
+            namespace,
+            WHISKER_POD_SELECTOR,
+            WHISKER_POD_PORT,
+            path,
+            timeout=PORT_FORWARD_TIMEOUT_S,
+            hint=WHISKER_HINT,
+        )
+        return str(answer)
+
+    return forward
 
 
 def cluster_flows(cluster: LabCluster, limit: int | None = None) -> list[FlowRecord]:
     """The flows of the lab cluster: the simulated backend's probe records, or Calico's flow
-    logs on a real cluster (Goldmane, through Whisker)."""
+    logs on a real cluster (Goldmane, through Whisker: the service proxy, else a
+    port-forward to the whisker pod; see the module's docstring)."""
     from labkit.cluster.kube import KubeCluster
     from labkit.cluster.simulated import SimulatedCluster
     from labkit.cluster.workshop.learner import LearnerCluster
@@ -272,11 +389,25 @@ def cluster_flows(cluster: LabCluster, limit: int | None = None) -> list[FlowRec
         return learner_flows(cluster, limit)
     if isinstance(cluster, KubeCluster):
         kubectl = cluster.kubectl
+        key = (str(kubectl.kubeconfig or ""), kubectl.context or "")
+        via_pod = whisker_port_forward(cluster.reads)
 
         def get_raw(path: str) -> str:
-            return kubectl.run(["get", "--raw", path], hint=WHISKER_HINT).stdout
+            done = kubectl.run(["get", "--raw", path], timeout=PROXY_TIMEOUT_S, hint=WHISKER_HINT)
+            _PORT_FORWARD_FIRST.discard(key)
+            return done.stdout
 
-        return read_whisker_flows(get_raw, limit)
+        def port_forward(path: str) -> str:
+            answer = via_pod(path)
+            _PORT_FORWARD_FIRST.add(key)
+            return answer
+
+        return read_whisker_flows(
+            get_raw,
+            limit,
+            port_forward=port_forward,
+            port_forward_first=key in _PORT_FORWARD_FIRST,
+        )
     raise ClusterError(f"the {cluster.name} cluster keeps no flow records")
 
 

@@ -31,10 +31,20 @@ import-linter contract says so), and only inside functions, so labkit runs witho
   Kubernetes 1.28) says who the API server takes the caller for; ``GET /apis/`` and ``GET
   /apis/GROUP/VERSION`` (API discovery) say which resources are served; ``GET`` of one object
   by name answers ``None`` for a 404.
+* Port-forward (:meth:`KubeApi.http_get_via_port_forward`, what ``kubectl port-forward``
+  does): ``stream.portforward(api.connect_get_namespaced_pod_portforward, pod, namespace,
+  ports="PORT")`` answers a ``PortForward`` whose ``socket(PORT)`` (the port as an int) is
+  one end of a socket pair, relayed by a thread over the websocket (channel 0 data, channel
+  1 errors; ``error(PORT)`` holds what the kubelet reported, such as a refused connection,
+  and the socket then reads EOF). One plain HTTP/1.1 request goes over it, read with the
+  standard library's ``http.client.HTTPResponse`` (status line, headers, chunked or
+  ``Content-Length`` framing). The connection enters the pod's network namespace from the
+  kubelet, so the pod's network policies do not see it.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
@@ -607,6 +617,132 @@ class KubeApi:
         except _client_errors() as exc:
             raise CommandFailed(shown, None, str(_api_error(exc, "exec")), HINT) from None
         return Completed(shown, code, out, err + why, time.monotonic() - started)
+
+    # -- port-forward --------------------------------------------------------------------------
+    def running_pod(self, namespace: str, label_selector: str) -> str:
+        """The name of a Running pod of ``namespace`` selected by ``label_selector`` (not
+        being deleted; a Ready one first, then by name), or :class:`ClusterError`."""
+        listing = self.list("pods", namespace=namespace, label_selector=label_selector)
+        candidates = []
+        seen = []
+        for pod in listing.items:
+            meta = pod.get("metadata") or {}
+            status = pod.get("status") or {}
+            name = str(meta.get("name", ""))
+            phase = str(status.get("phase", "?"))
+            seen.append(f"{name} ({phase})")
+            if phase != "Running" or meta.get("deletionTimestamp") or not name:
+                continue
+            ready = any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in status.get("conditions") or ()
+                if isinstance(c, dict)
+            )
+            candidates.append((not ready, name))
+        if not candidates:
+            found = ", ".join(seen) if seen else "none"
+            raise ClusterError(
+                f"no Running pod labelled {label_selector} in {namespace} (pods found: "
+                f"{found})\n    fix: `kubectl get pods -n {namespace} -l {label_selector}` "
+                "shows them; `kubectl describe pod` says why one is not running"
+            )
+        return min(candidates)[1]
+
+    def http_get_via_port_forward(
+        self,
+        namespace: str,
+        label_selector: str,
+        port: int,
+        path: str,
+        *,
+        timeout: float = 30.0,
+        hint: str = "",
+    ) -> str:
+        """``GET path`` on ``port`` of a Running pod selected by ``label_selector``, through a
+        port-forward (as ``kubectl port-forward`` reaches it: the pod's network policies
+        do not see the connection); the body as text. A status that is not 2xx, a refused
+        connection or no answer within ``timeout`` seconds (each read) is a
+        :class:`ClusterError` (``hint``: its fix, when the caller knows a better one)."""
+        from kubernetes import client, stream
+
+        if not 0 < port < 65536:
+            raise ValueError(f"not a port number: {port}")
+        if not path.startswith("/") or any(ch.isspace() for ch in path):
+            raise ValueError(f"not a request path: {path!r}")
+        pod = self.running_pod(namespace, label_selector)
+        what = f"GET {path} on port {port} of pod {namespace}/{pod} (port-forward)"
+        log.info("%s", what)
+        core = client.CoreV1Api(self.api_client())
+        try:
+            forward = stream.portforward(
+                core.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port)
+            )
+        except _client_errors() as exc:
+            raise _forward_error(exc, what, namespace) from None
+        try:
+            sock = forward.socket(port)
+            sock.settimeout(timeout)
+            status, reason, body = _http_get(sock, path)
+        except (OSError, http.client.HTTPException) as exc:
+            error = str(forward.error(port) or "").strip()
+            why = error or (str(exc) or type(exc).__name__)
+            if isinstance(exc, TimeoutError):
+                why = f"no answer within {timeout:g} s"
+            raise ClusterError(f"{what}: {why}\n    fix: {hint or HINT}") from None
+        finally:
+            forward.close()
+        if not 200 <= status < 300:
+            first = body.strip().splitlines()[0] if body.strip() else ""
+            raise ClusterError(
+                f"{what}: the pod answered {status} {reason}"
+                + (f": {first}" if first else "")
+                + f"\n    fix: {hint or HINT}"
+            )
+        return body
+
+
+def _http_get(sock: Any, path: str) -> tuple[int, str, str]:
+    """One ``GET path`` over a connected socket (``Connection: close``), read with
+    ``http.client.HTTPResponse`` (chunked or ``Content-Length`` framing, else to EOF): the
+    status, its reason and the body as text (the charset of ``Content-Type``, else UTF-8)."""
+    request = (
+        f"GET {path} HTTP/1.1\r\n"
+        "Host: localhost\r\n"
+        "Accept: application/json\r\n"
+        "Connection: close\r\n"
+        "\r\n"
+    )
+    sock.sendall(request.encode("ascii"))
+    response = http.client.HTTPResponse(sock, method="GET")
+    try:
+        response.begin()
+        data = response.read()
+        charset = response.headers.get_content_charset() or "utf-8"
+    finally:
+        response.close()
+    try:
+        text = data.decode(charset, errors="replace")
+    except LookupError:  # an unknown charset name
+        text = data.decode("utf-8", errors="replace")
+    return response.status, response.reason, text
+
+
+def _forward_error(exc: Exception, what: str, namespace: str) -> ClusterError:
+    """A port-forward that could not be opened. The client reports a refused websocket
+    handshake as ``ApiException(status=0, reason="Handshake status 403 Forbidden ...")``."""
+    from kubernetes.client.exceptions import ApiException
+
+    if isinstance(exc, ApiException) and not exc.status:
+        reason = str(exc.reason or "").strip()
+        first = reason.splitlines()[0] if reason else type(exc).__name__
+        fix = HINT
+        if "403" in first or "Forbidden" in first:
+            fix = (
+                f"port-forwarding needs `create` on `pods/portforward` in {namespace} "
+                f"(`kubectl auth can-i create pods/portforward -n {namespace}`)"
+            )
+        return ClusterError(f"{what}: {first}\n    fix: {fix}")
+    return _api_error(exc, what)
 
 
 def exit_status(error_channel: str) -> tuple[int, str]:

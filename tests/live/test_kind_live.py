@@ -23,8 +23,9 @@ import pytest
 
 from labkit.cluster.address_plan import check_pod_addresses, load_address_plan
 from labkit.cluster.deploy import canary_cache, ensure_enforced
+from labkit.cluster.flows import cluster_flows
 from labkit.cluster.kind.cluster import KindCluster, KindOptions, kind_clusters
-from labkit.cluster.kind.pins import load_pins
+from labkit.cluster.kind.pins import load_pins, with_recorded_digests
 from labkit.cluster.progress import LogProgress
 from labkit.errors import ClusterNotReady
 from labkit.probe.jobs import Outcome, ProbeSpec
@@ -152,6 +153,31 @@ def test_nine_by_nine_matrix_matches_the_prediction_with_policies(cluster: KindC
             cluster.delete("NetworkPolicy", name, "my-segment")
 
 
+def test_calico_flow_logs_show_the_lab_probes_in_operator_mode(cluster: KindCluster) -> None:
+    """Lesson 10 on kind: Goldmane's flows, read through Whisker (service proxy, or the
+    port-forward fallback), include the lab's own probes with the verdict Calico gave."""
+    if cluster.options.calico_mode != "operator":
+        pytest.skip("Goldmane and Whisker come with the operator install (--calico operator)")
+    cluster.apply(POLICIES)
+    try:
+        cluster.probe_matrix((ProbeSpec(80),), peers=["trusted/client", "my-segment/backend"])
+        deadline = time.monotonic() + 120  # Goldmane aggregates and flushes every ~15 s
+        seen: list[str] = []
+        while time.monotonic() < deadline:
+            records = cluster_flows(cluster)
+            seen = [f"{r.source} -> {r.destination} {r.verdict}" for r in records]
+            if any(
+                r.source.startswith("trusted/") and r.destination.startswith("my-segment/")
+                for r in records
+            ):
+                break
+            time.sleep(10)
+        assert any("trusted/" in line and "my-segment/" in line for line in seen), seen[-20:]
+    finally:
+        for name in ("default-deny-ingress", "frontend-to-backend", "branch-to-database"):
+            cluster.delete("NetworkPolicy", name, "my-segment")
+
+
 def running_images(cluster: KindCluster, namespaces: set[str]) -> set[str]:
     found = set()
     for pod in cluster.kubectl.items(["get", "pods", "--all-namespaces"]):
@@ -165,6 +191,8 @@ def running_images(cluster: KindCluster, namespaces: set[str]) -> set[str]:
 def test_every_calico_and_lab_image_runs_by_its_pinned_digest(cluster: KindCluster) -> None:
     pins = load_pins()
     release = pins.calico_release(cluster.options.calico_version or None)
+    # pinned in versions.yaml, or resolved on first use (`--resolve-digests`) and recorded
+    release = with_recorded_digests(release)[0]
     pinned = {p.digest for p in release.require_digests(cluster.options.calico_mode)}
     calico = running_images(cluster, {"calico-system", "calico-apiserver", "tigera-operator"})
     assert calico, "no Calico pods found"
