@@ -37,7 +37,12 @@ from labkit.cluster.kube import KubeCluster
 from labkit.cluster.progress import LogProgress, Progress
 from labkit.cluster.simulated import SimulatedCluster, SimulatedRunner
 from labkit.cluster.waits import VirtualClock, poll_until
-from labkit.cluster.workshop.host import KubeHost, SimulatedHost, WorkshopHost
+from labkit.cluster.workshop.host import (
+    KubeHost,
+    SimulatedHost,
+    WorkshopHost,
+    delete_one_selected,
+)
 from labkit.errors import ClusterError, LabkitError
 from labkit.model.loader import RawObject
 from labkit.model.workshop import (
@@ -158,12 +163,7 @@ class ScopedSimulated(SimulatedCluster):
         self.selector = selector
 
     def _delete(self, kind: str, namespace: str, name: str) -> bool:
-        ns = None if kind == "Namespace" else namespace
-        fields = f"metadata.name={name}"
-        return (
-            self.host.delete_selected(self.selector, (kind,), namespace=ns, field_selector=fields)
-            > 0
-        )
+        return delete_one_selected(self.host, self.selector, kind, namespace, name)
 
     def runner(self) -> Runner:
         return SimulatedRunner(self.inventory())
@@ -188,12 +188,7 @@ class ScopedKube(KubeCluster):
         return self.host.apply(objects)
 
     def _delete(self, kind: str, namespace: str, name: str) -> bool:
-        ns = None if kind == "Namespace" else namespace
-        fields = f"metadata.name={name}"
-        return (
-            self.host.delete_selected(self.selector, (kind,), namespace=ns, field_selector=fields)
-            > 0
-        )
+        return delete_one_selected(self.host, self.selector, kind, namespace, name)
 
     def status(self) -> ClusterStatus:
         return ClusterStatus(self.name, False, details=(("scope", self.selector),))

@@ -490,6 +490,17 @@ def resource_of(kind: str) -> Resource:
     return write_resource(name)
 
 
+def delete_one_selected(
+    host: WorkshopHost, selector: str, kind: str, namespace: str, name: str
+) -> bool:
+    """Delete one object only if it carries ``selector``: the API server selects by the label
+    selector and ``metadata.name`` (``kubectl delete KIND -l SEL --field-selector
+    metadata.name=NAME``), never by the name alone."""
+    ns = None if kind == "Namespace" else namespace
+    fields = f"metadata.name={name}"
+    return host.delete_selected(selector, (kind,), namespace=ns, field_selector=fields) > 0
+
+
 _EXEC_LIMITERS: dict[tuple[str, str], ExecLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
 

@@ -62,7 +62,7 @@ from typing import Any
 from labkit.cluster.backend import LAB_LABEL, ApplyReport, ClusterStatus, LabCluster
 from labkit.cluster.labdir import lab_home, write_json_atomic
 from labkit.cluster.live_inventory import Snapshot, snapshot_from_items
-from labkit.cluster.workshop.host import WorkshopHost, workshop_folder
+from labkit.cluster.workshop.host import WorkshopHost, delete_one_selected, workshop_folder
 from labkit.errors import ClusterError, Issue, LabkitError, ValidationFailed
 from labkit.model.inventory import Inventory
 from labkit.model.loader import RawObject
@@ -519,11 +519,9 @@ class LearnerCluster(LabCluster):
         found, real = self._where(kind, namespace, name, "delete")
         # by the learner's label selector and the name: only what carries this learner's
         # labels can go, whatever the name says
-        deleted = self.host.delete_selected(
-            self.space.selector(), (found,), namespace=real, field_selector=f"metadata.name={name}"
-        )
+        deleted = delete_one_selected(self.host, self.space.selector(), found, real, name)
         self._cached = None
-        return deleted > 0
+        return deleted
 
     def label(
         self, kind: str, name: str, labels: Mapping[str, str | None], namespace: str = "default"
