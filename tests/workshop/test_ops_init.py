@@ -297,3 +297,44 @@ def test_a_cluster_without_a_wall_api_is_refused_before_any_write(
         real_init(tmp_path)
     assert "serves none of the APIs" in str(caught.value)
     assert not [c for c in fake_tools.calls("kubectl") if "apply" in c.argv]
+
+
+def test_a_cluster_older_than_kubernetes_1_30_is_refused_before_any_write(
+    fake_tools: FakeTools, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fake_cluster(fake_tools, monkeypatch, CALICO)
+
+    def old_cluster(context: str) -> Any:
+        host = kubectl_host(fake_tools, context)
+        host.cluster.kubernetes_version = "1.29"
+        return host
+
+    monkeypatch.setattr(ops, "attach", old_cluster)
+    with pytest.raises(WorkshopError) as caught:
+        real_init(tmp_path)
+    assert "Kubernetes 1.29" in str(caught.value) and "1.30 or newer" in str(caught.value)
+    assert not [c for c in fake_tools.calls("kubectl") if "apply" in c.argv]
+
+
+def test_a_hub_namespace_serving_another_workshop_is_refused(
+    fake_tools: FakeTools, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from labkit.model.workshop import Learner, Workshop
+    from labkit.model.workshop_objects import workshop_objects
+
+    other = Workshop("ws0", (Learner("zoe"),), ("my-segment",), "jhub")
+    config = next(
+        d for d in workshop_objects(other, hub_namespace_exists=True) if d["kind"] == "ConfigMap"
+    )
+    # the first matching rule answers: this one before fake_cluster's empty ConfigMap
+    fake_tools.add(
+        "kubectl", match=["get", "configmaps", "labkit-workshop"], stdout=json.dumps(config)
+    )
+    fake_cluster(fake_tools, monkeypatch, CALICO)
+    monkeypatch.setattr(ops, "safety_checks", lambda *args, **kwargs: pytest.fail("too far"))
+    with pytest.raises(WorkshopError) as caught:
+        real_init(tmp_path)
+    assert "already serves workshop ws0" in str(caught.value) and "--hub-namespace" in str(
+        caught.value
+    )
+    assert not [c for c in fake_tools.calls("kubectl") if "apply" in c.argv]

@@ -388,6 +388,40 @@ def _existing(host: WorkshopHost | None, hub: str) -> Workshop | None:
     return None if data is None else workshop_config(data)
 
 
+MIN_KUBERNETES = (1, 30)
+"""ValidatingAdmissionPolicy is ``admissionregistration.k8s.io/v1`` (GA) from Kubernetes 1.30,
+SelfSubjectReview ``authentication.k8s.io/v1`` from 1.28: a workshop needs both."""
+
+
+def _check_cluster(
+    host: WorkshopHost | None, workshop: Workshop, existing: Workshop | None
+) -> None:
+    """Refuse, before any write, a real cluster older than :data:`MIN_KUBERNETES`, and a hub
+    namespace whose ``labkit-workshop`` ConfigMap belongs to another workshop (one ConfigMap
+    names the workshop of the notebooks in that namespace: one workshop per hub namespace)."""
+    if existing is not None and existing.id != workshop.id:
+        raise WorkshopError(
+            f"hub namespace {workshop.hub_namespace} already serves workshop {existing.id} "
+            f"(its ConfigMap {WORKSHOP_CONFIGMAP} says so); the notebooks there find one "
+            f"workshop\n    fix: use another --hub-namespace for {workshop.id}, or `labkit "
+            f"workshop teardown --id {existing.id} --confirm {existing.id}` first"
+        )
+    version = str(getattr(getattr(host, "cluster", None), "kubernetes_version", "") or "")
+    if not isinstance(host, KubeHost) or not version:
+        return
+    try:
+        found = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return
+    if found < MIN_KUBERNETES:
+        raise WorkshopError(
+            f"the cluster runs Kubernetes {version}; workshop mode needs "
+            f"{'.'.join(map(str, MIN_KUBERNETES))} or newer (ValidatingAdmissionPolicy v1 guards "
+            "the labels the wall depends on)\n    fix: upgrade the cluster, or run the workshop "
+            "on a newer one"
+        )
+
+
 def _refuse_checks(checks: Sequence[WorkshopCheck], workshop: Workshop, removed: bool) -> None:
     failed = [c for c in checks if not c.ok and c.required]
     what = "\n  ".join(c.line() for c in failed)
@@ -497,8 +531,9 @@ def init_workshop(
     prog.step(f"workshop {workshop_id} on the {target.where}", total=4)
     flavour = served_flavour(host) if host is not None else served_flavour_simulated()
     existing = _existing(host, hub)
-    learners, added = _merged(given, existing)
+    learners, added = _merged(given, existing if existing and existing.id == workshop_id else None)
     workshop = Workshop(workshop_id, learners, _lab_namespaces(), hub)
+    _check_cluster(host, workshop, existing)
     _check_pool_room(workshop, host)
     plan = plan_objects(workshop, flavour, hub_namespace_exists=_hub_exists(host, hub))
     lap("render")
