@@ -388,10 +388,11 @@ def workshop_objects(workshop: Workshop, *, hub_namespace_exists: bool) -> list[
 
 def workshop_config_data(workshop: Workshop) -> dict[str, str]:
     """The ``labkit-workshop`` ConfigMap's data: what a learner's notebook reads to find its
-    workshop, its namespaces and (by its ServiceAccount) which learner it is."""
+    workshop, its namespaces and (by its ServiceAccount) which learner it is. Every learner
+    can read it, so it holds no JupyterHub user names (often e-mail addresses): those stay in
+    the spawn hook and the instructor's own record (``<lab folder>/workshops/ID``)."""
     learners = {
         learner.name: {
-            "hubUser": learner.user,
             "serviceAccount": workshop.service_account(learner.name),
             "namespaces": dict(workshop.space(learner.name).to_real_map),
         }
@@ -411,7 +412,8 @@ _CONFIG_KEYS = ("workshop", "hubNamespace", "logicalNamespaces", "learners")
 def workshop_config(data: Mapping[str, str]) -> Workshop:
     """The :class:`Workshop` a ``labkit-workshop`` ConfigMap's ``data`` describes (the inverse
     of :func:`workshop_config_data`). :class:`WorkshopError` names the key that is missing or
-    wrong; a learner's ``hubUser`` equal to its name reads back as the default."""
+    wrong. ``hubUser`` is optional (written by labkit before 2026-12; now kept out of the
+    ConfigMap); one equal to the learner's name reads back as the default."""
     where = f"ConfigMap {WORKSHOP_CONFIGMAP}"
     fix = "\n    fix: re-run `labkit workshop init` for this workshop (it rewrites the ConfigMap)"
 
@@ -448,9 +450,9 @@ def workshop_config(data: Mapping[str, str]) -> Workshop:
         problem = learner_problem(name, workshop_id, names)
         if problem:
             raise fail("learners", f"learner {name!r}: {problem}")
-        if not isinstance(entry, dict) or not isinstance(entry.get("hubUser"), str):
-            raise fail("learners", f"learner {name!r}: expected an object with a hubUser string")
-        user = entry["hubUser"] or name
+        if not isinstance(entry, dict) or not isinstance(entry.get("hubUser", ""), str):
+            raise fail("learners", f"learner {name!r}: expected an object (hubUser a string)")
+        user = entry.get("hubUser") or name
         if user in users:
             raise fail("learners", f"hub user {user!r} is mapped to two learners")
         users.add(user)

@@ -338,3 +338,20 @@ def test_a_hub_namespace_serving_another_workshop_is_refused(
         caught.value
     )
     assert not [c for c in fake_tools.calls("kubectl") if "apply" in c.argv]
+
+
+def test_hub_users_stay_off_the_cluster_and_survive_a_rerun(lab_home: Path, tmp_path: Path) -> None:
+    """The ConfigMap every learner can read names no JupyterHub user; the instructor's record
+    keeps them, so a re-run with a shorter learners file still maps bob's hub user."""
+    init(lab_home, tmp_path, ["alice", "bob bob@example.org"])
+    host = SimulatedHost.open("ws1", lab_home)
+    data = host.workshop_data()
+    assert data is not None and "bob@example.org" not in json.dumps(data[1])
+    result = init(lab_home, tmp_path, ["carol"])
+    assert [(x.name, x.user) for x in result.workshop.learners] == [
+        ("alice", "alice"),
+        ("bob", "bob@example.org"),
+        ("carol", "carol"),
+    ]
+    hook = (tmp_path / "hook.py").read_text(encoding="utf-8")
+    assert "'bob@example.org': 'labkit-bob'" in hook

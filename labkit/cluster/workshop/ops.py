@@ -45,7 +45,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -312,6 +312,24 @@ def read_learners(path: Path, workshop_id: str) -> tuple[Learner, ...]:
     return parse_learners(text, str(path), workshop_id, LAB_NAMESPACES)
 
 
+def _with_recorded_hub_users(
+    existing: Workshop | None, record: Mapping[str, Any]
+) -> Workshop | None:
+    """The workshop as its ConfigMap says, with the JupyterHub user names this machine recorded
+    at the last ``init`` (the ConfigMap, which every learner can read, holds none)."""
+    if existing is None:
+        return None
+    known = {
+        str(item[0]): str(item[1])
+        for item in record.get("learners") or ()
+        if isinstance(item, list) and len(item) == 2
+    }
+    return replace(
+        existing,
+        learners=tuple(Learner(x.name, known.get(x.name, x.hub_user)) for x in existing.learners),
+    )
+
+
 def _merged(
     given: Sequence[Learner], existing: Workshop | None
 ) -> tuple[tuple[Learner, ...], tuple[str, ...]]:
@@ -530,7 +548,9 @@ def init_workshop(
     host = target.host
     prog.step(f"workshop {workshop_id} on the {target.where}", total=4)
     flavour = served_flavour(host) if host is not None else served_flavour_simulated()
-    existing = _existing(host, hub)
+    existing = _with_recorded_hub_users(
+        _existing(host, hub), load_record(workshop_id, options.home)
+    )
     learners, added = _merged(given, existing if existing and existing.id == workshop_id else None)
     workshop = Workshop(workshop_id, learners, _lab_namespaces(), hub)
     _check_cluster(host, workshop, existing)
