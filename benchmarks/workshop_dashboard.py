@@ -52,30 +52,25 @@ def _solution() -> str:
 
 
 def provision(home: Path, count: int) -> tuple[object, object]:
-    from labkit.cluster.topology import LAB_NAMESPACES, topology_manifests
+    """A simulated workshop of ``count`` learners, rendered by ``workshop init``'s own plan
+    and provisioned in one batch, plus the solution, a mistake and progress events."""
+    from labkit.cluster.topology import LAB_NAMESPACES
     from labkit.cluster.workshop.host import SimulatedHost
+    from labkit.cluster.workshop.ops import plan_objects
     from labkit.cluster.workshop.progress_events import Event, progress_configmap
     from labkit.model.loader import RawObject, load_text
-    from labkit.model.wall import WallFlavour, render_walls
+    from labkit.model.wall import WallFlavour
     from labkit.model.workshop import LEARNER_KINDS, Learner, Workshop
-    from labkit.model.workshop_objects import learner_objects, workshop_objects
 
     names = [f"l{n:03d}" for n in range(count)]
     ws = Workshop("bench", tuple(Learner(n) for n in names), LAB_NAMESPACES)
-    topology = topology_manifests()
-    namespaces = [o for o in topology if o.kind == "Namespace"]
-    pods = [o for o in topology if o.kind == "Pod"]
-    raws = [RawObject(d, "<init>") for d in workshop_objects(ws, hub_namespace_exists=False)]
+    plan = plan_objects(ws, WallFlavour.CALICO, hub_namespace_exists=False)
+    raws = [RawObject(d, "<init>") for d in plan.all()]
     solution, wrong = load_text(_solution()), load_text(WRONG)
     now = datetime.now(UTC)
     for n, name in enumerate(names):
         space = ws.space(name)
-        raws += [RawObject(d, "<init>") for d in learner_objects(ws, name, namespaces)]
-        mine = list(pods)
-        if n % 7 == 0:
-            mine += solution
-        elif n % 11 == 0:
-            mine += wrong
+        mine = solution if n % 7 == 0 else wrong if n % 11 == 0 else []
         raws += [space.to_real_object(o, allowed_kinds=LEARNER_KINDS) for o in mine]
         if n % 3 == 0:
             events = [
@@ -91,7 +86,6 @@ def provision(home: Path, count: int) -> tuple[object, object]:
                 for k in range(20)
             ]
             raws.append(progress_configmap(space, events, now))
-    raws += [RawObject(d, "<init>") for d in render_walls(ws.id, names, WallFlavour.CALICO)]
     host = SimulatedHost.create(ws.id, home, fresh=True)
     host.provision(raws)
     return host, ws

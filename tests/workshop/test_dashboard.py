@@ -293,15 +293,17 @@ def provision_many(
     """200 learners in one provision batch (a learner's apply rewrites the whole simulated
     store, so 50 of them would take minutes): the topology, the solution or the mistake as
     each learner's policy, and published events."""
-    from conftest import workshop_raws
-
     from labkit.cluster.workshop.host import SimulatedHost
+    from labkit.cluster.workshop.ops import plan_objects
     from labkit.cluster.workshop.progress_events import progress_configmap
-    from labkit.model.loader import load_text
+    from labkit.model.loader import RawObject, load_text
+    from labkit.model.wall import WallFlavour
     from labkit.model.workshop import LEARNER_KINDS, Learner, Workshop
 
     ws = Workshop("ws1", tuple(Learner(n) for n in names), LAB_NAMESPACES)
-    raws = workshop_raws(ws)
+    # what `workshop init` applies, rendered by its own plan (no import of a conftest)
+    plan = plan_objects(ws, WallFlavour.CALICO, hub_namespace_exists=False)
+    raws = [RawObject(d, "<workshop init>") for d in plan.all()]
     for names_, text in ((solved, solution(LESSON, "01-segment-wall")), (wrong, WRONG_POLICY)):
         for name in names_:
             space = ws.space(name)

@@ -55,7 +55,6 @@ from labkit.cluster.sim_apply import (
     is_managed,
     key_of,
     merge,
-    set_labels,
     to_raw,
 )
 from labkit.cluster.sim_store import Entry, FileStore
@@ -67,8 +66,10 @@ from labkit.model.workshop import WORKSHOP_CONFIGMAP, WORKSHOP_LABEL, LearnerSpa
 from labkit.probe.runner import Runner
 
 if TYPE_CHECKING:
+    from labkit.cluster.backend import LabCluster
     from labkit.cluster.kube import KubeCluster
     from labkit.cluster.reads import Resource
+    from labkit.cluster.simulated import SimulatedCluster
 
 log = logging.getLogger(__name__)
 
@@ -247,9 +248,55 @@ def _pod_item(pod: Pod) -> dict[str, Any]:
     }
 
 
-class SimulatedHost:
+def _matching(
+    entries: Sequence[Entry],
+    selector: str,
+    kinds: Sequence[str],
+    namespace: str | None,
+    field_selector: str,
+) -> list[Key]:
+    """The keys of the stored objects of ``kinds`` that the label ``selector`` and the
+    ``field_selector`` select, in ``namespace`` or everywhere, as the API server lists them."""
+    wanted = {canonical_kind(entries, k) for k in kinds}
+    found: list[Key] = []
+    for entry in entries:
+        key = key_of(entry["object"])
+        if key[0] not in wanted or not selector_matches(selector, _labels(entry["object"])):
+            continue
+        if namespace is not None and key[0] not in CLUSTER_SCOPED and key[1] != namespace:
+            continue
+        if field_matches(field_selector, key):
+            found.append(key)
+    return found
+
+
+class _ClusterHost:
+    """What both hosts do the same way: writes go through their lab cluster's own
+    all-or-nothing apply, delete and labels (:class:`labkit.cluster.backend.LabCluster`)."""
+
+    cluster: LabCluster
+
+    def apply(self, objects: Sequence[RawObject]) -> ApplyReport:
+        """The batch, validated and applied whole or not at all (the cluster's own rule)."""
+        return self.cluster._apply_objects(objects)
+
+    def provision(self, objects: Sequence[RawObject]) -> ApplyReport:
+        """The instructor's objects, in one all-or-nothing batch (namespaces first)."""
+        return self.cluster._apply_objects(sorted(objects, key=lambda o: o.kind != "Namespace"))
+
+    def delete(self, kind: str, namespace: str, name: str) -> bool:
+        return self.cluster._delete(kind, namespace, name)
+
+    def set_labels(
+        self, kind: str, namespace: str, name: str, changes: Mapping[str, str | None]
+    ) -> None:
+        self.cluster._set_labels(kind, namespace, name, changes)
+
+
+class SimulatedHost(_ClusterHost):
     """A workshop's shared cluster, simulated (see the module docstring)."""
 
+    cluster: SimulatedCluster
     name = "simulated"
     live = False
 
@@ -361,42 +408,9 @@ class SimulatedHost:
         namespace: str | None = None,
         field_selector: str = "",
     ) -> list[Key]:
-        entries = self.entries()
-        wanted = {canonical_kind(entries, k) for k in kinds}
-        found: list[Key] = []
-        for entry in entries:
-            key = key_of(entry["object"])
-            if key[0] not in wanted or not selector_matches(selector, _labels(entry["object"])):
-                continue
-            if namespace is not None and key[0] not in CLUSTER_SCOPED and key[1] != namespace:
-                continue
-            if not field_matches(field_selector, key):
-                continue
-            found.append(key)
-        return found
+        return _matching(self.entries(), selector, kinds, namespace, field_selector)
 
-    # -- writes ------------------------------------------------------------------------------
-    def apply(self, objects: Sequence[RawObject]) -> ApplyReport:
-        return self.cluster._apply_objects(objects)
-
-    def provision(self, objects: Sequence[RawObject]) -> ApplyReport:
-        """The instructor's objects, in one all-or-nothing batch (namespaces first)."""
-        ordered = sorted(objects, key=lambda o: o.kind != "Namespace")
-        return self.cluster._apply_objects(ordered)
-
-    def delete(self, kind: str, namespace: str, name: str) -> bool:
-        return self.cluster._delete(kind, namespace, name)
-
-    def set_labels(
-        self, kind: str, namespace: str, name: str, changes: Mapping[str, str | None]
-    ) -> None:
-        kind = canonical_kind([], kind)
-        self.cluster.store.update(
-            lambda entries: (
-                set_labels(entries, kind, namespace, name, changes, lambda: None),
-                None,
-            )
-        )
+    # -- writes (apply, provision, delete, set_labels: _ClusterHost) -----------------------------
 
     def delete_selected(
         self,
@@ -410,18 +424,7 @@ class SimulatedHost:
         everything in it, as the API server's namespace controller does)."""
 
         def change(entries: list[Entry]) -> tuple[list[Entry], int]:
-            wanted = {canonical_kind(entries, k) for k in kinds}
-            doomed: set[Key] = set()
-            for entry in entries:
-                key = key_of(entry["object"])
-                if key[0] not in wanted:
-                    continue
-                if not selector_matches(selector, _labels(entry["object"])):
-                    continue
-                if namespace is not None and key[0] not in CLUSTER_SCOPED and key[1] != namespace:
-                    continue
-                if field_matches(field_selector, key):
-                    doomed.add(key)
+            doomed = set(_matching(entries, selector, kinds, namespace, field_selector))
             result = entries
             for kind, ns, name in sorted(doomed, key=lambda k: k[0] != "Namespace"):
                 result, _ = delete(result, kind, ns, name)
@@ -448,46 +451,21 @@ class SimulatedHost:
 
 
 # -- a real cluster ----------------------------------------------------------------------------
-EXTRA_RESOURCES: dict[str, tuple[str, str, bool]] = {
-    "ServiceAccount": ("serviceaccounts", "v1", True),
-    "ConfigMap": ("configmaps", "v1", True),
-    "ResourceQuota": ("resourcequotas", "v1", True),
-    "LimitRange": ("limitranges", "v1", True),
-    "Tier": ("tiers", "projectcalico.org/v3", False),
-    "ValidatingAdmissionPolicy": (
-        "validatingadmissionpolicies",
-        "admissionregistration.k8s.io/v1",
-        False,
-    ),
-    "ValidatingAdmissionPolicyBinding": (
-        "validatingadmissionpolicybindings",
-        "admissionregistration.k8s.io/v1",
-        False,
-    ),
-}
-"""Kinds the workshop creates that labkit's lab writes do not know (``labkit.cluster.writes``):
-plural, API version, namespaced. ``kubectl delete`` resolves them by plural and group."""
-
-
 def resource_of(kind: str) -> Resource:
-    """The resource ``kubectl``/the client deletes ``kind`` through; ``Kind.group`` (e.g.
+    """The resource ``kubectl``/the client deletes ``kind`` through, from the kinds labkit
+    writes (:data:`labkit.cluster.writes.WRITABLE`, the workshop's own kinds included): a
+    built-in kind's typed API first; ``Kind.group`` (e.g.
     ``GlobalNetworkPolicy.crd.projectcalico.org``) picks the group of a kind served twice."""
-    from labkit.cluster.reads import Resource
     from labkit.cluster.writes import WRITABLE, write_resource
 
     name, _, group = kind.partition(".")
-    if group:
-        for (known_group, known_kind), res in WRITABLE.items():
-            if known_kind == name and known_group == group:
-                return res
-        raise ClusterError(f"labkit does not know {name} in API group {group}")
-    known = [res for (_, k), res in WRITABLE.items() if k == name and res.method_name]
-    if known:  # a built-in kind: the client's typed API (never a bare /apis//v1/... path)
-        return known[0]
-    if name in EXTRA_RESOURCES:
-        plural, version, namespaced = EXTRA_RESOURCES[name]
-        return Resource(plural, name, version, namespaced)
-    return write_resource(name)
+    found = [r for (g, k), r in WRITABLE.items() if k == name and (not group or g == group)]
+    if not found:
+        if group:
+            raise ClusterError(f"labkit does not know {name} in API group {group}")
+        return write_resource(name)  # its error names the kind and the fix
+    typed = [r for r in found if r.method_name]
+    return (typed or found)[0]
 
 
 def delete_one_selected(
@@ -505,10 +483,11 @@ _EXEC_LIMITERS: dict[tuple[str, str], ExecLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
 
 
-class KubeHost:
+class KubeHost(_ClusterHost):
     """A workshop's shared cluster, real (see the module docstring). Thin: reads, writes and
     execs are those of ``cluster`` (:class:`labkit.cluster.kube.KubeCluster`)."""
 
+    cluster: KubeCluster
     live = True
 
     def __init__(self, cluster: KubeCluster, *, max_execs: int = 2) -> None:
@@ -534,22 +513,6 @@ class KubeHost:
         from labkit.cluster.workshop.reads import learner_items
 
         return list(learner_items(self.cluster.reads, space))
-
-    def apply(self, objects: Sequence[RawObject]) -> ApplyReport:
-        """Server-side apply, dry run of the whole batch first (all or nothing)."""
-        return self.cluster._apply_objects(objects)
-
-    def provision(self, objects: Sequence[RawObject]) -> ApplyReport:
-        ordered = sorted(objects, key=lambda o: o.kind != "Namespace")
-        return self.cluster._apply_objects(ordered)
-
-    def delete(self, kind: str, namespace: str, name: str) -> bool:
-        return self.cluster._delete(kind, namespace, name)
-
-    def set_labels(
-        self, kind: str, namespace: str, name: str, changes: Mapping[str, str | None]
-    ) -> None:
-        self.cluster._set_labels(kind, namespace, name, changes)
 
     def selected(
         self,
