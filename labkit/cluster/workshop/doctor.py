@@ -34,6 +34,7 @@ from typing import Any
 from labkit.cluster.backend import ApplyReport, ClusterStatus, LabCluster
 from labkit.cluster.doctor import Check
 from labkit.cluster.kube import KubeCluster
+from labkit.cluster.live_inventory import pod_not_ready
 from labkit.cluster.progress import LogProgress, Progress
 from labkit.cluster.simulated import SimulatedCluster, SimulatedRunner
 from labkit.cluster.waits import VirtualClock, poll_until
@@ -551,13 +552,6 @@ def check_pool_room(
     )
 
 
-def _pod_ready(item: Mapping[str, Any]) -> bool:
-    for cond in (item.get("status") or {}).get("conditions") or ():
-        if cond.get("type") == "Ready":
-            return bool(cond.get("status") == "True")
-    return False
-
-
 def check_dns(host: WorkshopHost) -> WorkshopCheck:
     fix = (
         "`kubectl get pods -n kube-system -l k8s-app=kube-dns` shows why; the DNS lessons "
@@ -577,7 +571,7 @@ def check_dns(host: WorkshopHost) -> WorkshopCheck:
             ).items
         except LabkitError as exc:
             return WorkshopCheck("DNS", False, str(exc).splitlines()[0], fix)
-        ready, total = sum(1 for i in items if _pod_ready(i)), len(items)
+        ready, total = sum(1 for i in items if pod_not_ready(i) is None), len(items)
     else:
         raise ClusterError(f"the DNS check does not know the host {type(host).__name__}")
     if not ready:
@@ -598,11 +592,28 @@ def safety_checks(
 ) -> list[WorkshopCheck]:
     """What ``workshop init`` requires before any learner gets a lab: the canary, the
     doctor's walls in place, and the wall's three probes."""
-    checks = [check_canary(host, workshop, progress, settings=canary_settings)]
     doctor_only = replace(workshop, learners=())
-    checks.append(check_walls_present(host, doctor_only, flavour))
-    checks += check_wall_traffic(host, workshop, progress, timeout=wall_timeout)
-    return checks
+    return _enforcement_checks(
+        host, workshop, doctor_only, flavour, progress, canary_settings, wall_timeout
+    )
+
+
+def _enforcement_checks(
+    host: WorkshopHost,
+    workshop: Workshop,
+    walls_of: Workshop,
+    flavour: Any,
+    progress: Progress | None,
+    canary_settings: Any,
+    wall_timeout: float,
+) -> list[WorkshopCheck]:
+    """The canary, the walls of ``walls_of``'s learners (and the doctor's) in place, and the
+    wall's three probes: what init and doctor both check first."""
+    return [
+        check_canary(host, workshop, progress, settings=canary_settings),
+        check_walls_present(host, walls_of, flavour),
+        *check_wall_traffic(host, workshop, progress, timeout=wall_timeout),
+    ]
 
 
 def run_checks(
@@ -615,9 +626,9 @@ def run_checks(
     wall_timeout: float = 30.0,
 ) -> DoctorReport:
     """Every check of ``labkit workshop doctor``, in the order to fix them."""
-    checks = [check_canary(host, workshop, progress, settings=canary_settings)]
-    checks.append(check_walls_present(host, workshop, flavour))
-    checks += check_wall_traffic(host, workshop, progress, timeout=wall_timeout)
+    checks = _enforcement_checks(
+        host, workshop, workshop, flavour, progress, canary_settings, wall_timeout
+    )
     checks += check_can_i(host, workshop)
     pools = cluster_pools(host)
     checks.append(check_pool_room(workshop, pools, applies=pools is not None))
