@@ -299,3 +299,36 @@ class LabCluster(ABC):
         jobs = [Job(s, d, probe) for probe in probes for s in chosen for d in chosen]
         results = runner.run(jobs)
         return [TruthTable.from_results(chosen, probe, results) for probe in probes]
+
+
+def stray_labels(
+    inventory: Inventory, objects: Sequence[RawObject], *, kept_prefixes: tuple[str, ...] = ()
+) -> list[tuple[str, str, str, dict[str, str | None]]]:
+    """``(kind, namespace, name, {label: None})`` for each of ``objects``' namespaces and pods
+    (those labkit manages) that carries labels ``objects`` do not give: what ``reset`` removes.
+    Kept: labels under ``kept_prefixes``, and a namespace's ``kubernetes.io/`` labels (the API
+    server's own, ``kubernetes.io/metadata.name``)."""
+    found: list[tuple[str, str, str, dict[str, str | None]]] = []
+    for raw in objects:
+        have = _labels_now(inventory, raw)
+        if have is None or have.get(LAB_LABEL) != "true":
+            continue
+        wanted = raw.metadata.get("labels") or {}
+        kept = (*kept_prefixes, *(("kubernetes.io/",) if raw.kind == "Namespace" else ()))
+        stray: dict[str, str | None] = {
+            k: None for k in have if k not in wanted and not k.startswith(kept)
+        }
+        if stray:
+            found.append((raw.kind, raw.namespace if raw.kind == "Pod" else "", raw.name, stray))
+    return found
+
+
+def _labels_now(inventory: Inventory, raw: RawObject) -> Mapping[str, str] | None:
+    """The labels the cluster's namespace or pod named like ``raw`` has now, or ``None``."""
+    if raw.kind == "Namespace":
+        namespace = inventory.namespace_map.get(raw.name)
+        return namespace.label_map if namespace is not None else None
+    if raw.kind == "Pod":
+        pod = inventory.pod_map.get(f"{raw.namespace}/{raw.name}")
+        return pod.label_map if pod is not None else None
+    return None

@@ -28,7 +28,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from labkit.cluster.backend import LAB_LABEL, ApplyReport, LabCluster
+from labkit.cluster.backend import LAB_LABEL, ApplyReport, LabCluster, stray_labels
 from labkit.cluster.kubectl import Kubectl
 from labkit.cluster.live_inventory import Snapshot, snapshot_from_items
 from labkit.cluster.live_probe import ExecFn, LiveRunner
@@ -283,27 +283,5 @@ class KubeCluster(LabCluster):
     def _remove_stray_labels(self, objects: Sequence[RawObject]) -> None:
         """Remove labels the topology does not give from its namespaces and pods (those
         labkit manages; ``kubernetes.io/`` labels of namespaces are the API server's)."""
-        inventory = self.inventory()
-        for raw in objects:
-            have = _labels_now(inventory, raw)
-            if have is None or have.get(LAB_LABEL) != "true":
-                continue
-            wanted = raw.metadata.get("labels") or {}
-            system = "kubernetes.io/" if raw.kind == "Namespace" else None
-            stray: dict[str, str | None] = {
-                k: None for k in have if k not in wanted and not (system and k.startswith(system))
-            }
-            if stray:
-                namespace = raw.namespace if raw.kind == "Pod" else ""
-                self._set_labels(raw.kind, namespace, raw.name, stray)
-
-
-def _labels_now(inventory: Inventory, raw: RawObject) -> Mapping[str, str] | None:
-    """The labels the cluster's namespace or pod named like ``raw`` has now, or ``None``."""
-    if raw.kind == "Namespace":
-        namespace = inventory.namespace_map.get(raw.name)
-        return namespace.label_map if namespace is not None else None
-    if raw.kind == "Pod":
-        pod = inventory.pod_map.get(f"{raw.namespace}/{raw.name}")
-        return pod.label_map if pod is not None else None
-    return None
+        for kind, namespace, name, stray in stray_labels(self.inventory(), objects):
+            self._set_labels(kind, namespace, name, stray)

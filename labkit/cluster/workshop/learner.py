@@ -59,7 +59,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from labkit.cluster.backend import LAB_LABEL, ApplyReport, ClusterStatus, LabCluster
+from labkit.cluster.backend import (
+    LAB_LABEL,
+    ApplyReport,
+    ClusterStatus,
+    LabCluster,
+    stray_labels,
+)
 from labkit.cluster.labdir import lab_home, write_json_atomic
 from labkit.cluster.live_inventory import Snapshot, snapshot_from_items
 from labkit.cluster.workshop.host import WorkshopHost, delete_one_selected, workshop_folder
@@ -619,32 +625,15 @@ class LearnerCluster(LabCluster):
         return self._logical_report(report)
 
     def _remove_stray_labels(self, objects: Sequence[RawObject]) -> None:
-        inventory = self.inventory()
-        wanted_pods = {f"{o.namespace}/{o.name}": o for o in objects if o.kind == "Pod"}
-        wanted_ns = {o.name: o for o in objects if o.kind == "Namespace"}
-        for ns in inventory.namespaces:
-            if ns.name not in self.space.logical_namespaces:
-                continue
-            given = (
-                (wanted_ns[ns.name].metadata.get("labels") or {}) if ns.name in wanted_ns else {}
-            )
-            stray: dict[str, str | None] = {
-                k: None
-                for k in ns.label_map
-                if k not in given and not k.startswith((LABKIT_PREFIX, "kubernetes.io/"))
-            }
-            if stray:
-                self.host.set_labels("Namespace", "", self.space.to_real(ns.name), stray)
-        for pod in inventory.pods:
-            raw = wanted_pods.get(pod.key)
-            if raw is None:
-                continue
-            given = raw.metadata.get("labels") or {}
-            stray = {
-                k: None for k in pod.label_map if k not in given and not k.startswith(LABKIT_PREFIX)
-            }
-            if stray:
-                self.host.set_labels("Pod", self.space.to_real(pod.namespace), pod.name, stray)
+        """As a single-user lab's reset does (:func:`labkit.cluster.backend.stray_labels`),
+        keeping the workshop's ``labkit.dev/*`` labels, in the learner's real names."""
+        found = stray_labels(self.inventory(), objects, kept_prefixes=(LABKIT_PREFIX,))
+        for kind, namespace, name, stray in found:
+            real = self.space.to_real(name if kind == "Namespace" else namespace)
+            if kind == "Namespace":
+                self.host.set_labels(kind, "", real, stray)
+            else:
+                self.host.set_labels(kind, real, name, stray)
 
     def missing_pods(self) -> list[str]:
         """The topology's pods (logical keys) that the learner's lab lacks now."""
